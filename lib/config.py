@@ -1,0 +1,136 @@
+"""The app's settings: defaults from ``configs/default.yaml``, overridden by MONAI Label's ``--conf key value``."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .networks.dual_subnet import DOWNSAMPLING_FACTOR
+
+__all__ = ["AppConfig", "DEFAULT_CONFIG_PATH", "load_config"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+
+
+@dataclasses.dataclass(frozen=True)
+class AppConfig:
+    """Typed, validated settings; field names are the YAML keys (their meaning is documented there)."""
+
+    labels: dict[str, int]
+    spacing: list[float]
+    intensity: str
+    ct_window_min: float
+    ct_window_max: float
+    width: int
+    patch_size: list[int]
+    labeled_batch_size: int
+    unlabeled_batch_size: int
+    sw_batch_size: int
+    sw_overlap: float
+    tv_threshold: float
+    tv_weight: float
+    reliable_percentile: float
+    unlabeled_weight: float
+    contrastive_weight: float
+    contrastive_temperature: float
+    contrastive_max_voxels: int
+    rampup_iterations: int
+    max_epochs: int
+    iterations_per_epoch: int
+    learning_rate: float
+    val_split: float
+    val_interval: int
+    num_workers: int
+    uncertainty_threshold: float
+    score_all: bool
+
+    def __post_init__(self) -> None:
+        values = sorted(self.labels.values())
+        if not self.labels or values != list(range(1, len(values) + 1)):
+            raise ValueError(f"labels must map names to 1..N (0 is background), got {self.labels}")
+        if "background" in self.labels:
+            raise ValueError("labels must not name 'background': it is always 0")
+        if len(self.spacing) != 3 or min(self.spacing) <= 0:
+            raise ValueError(f"spacing must be three positive numbers (mm), got {self.spacing}")
+        if self.intensity not in ("ct", "mri"):
+            raise ValueError(f"intensity must be 'ct' or 'mri', got {self.intensity!r}")
+        if self.ct_window_min >= self.ct_window_max:
+            raise ValueError("ct_window_min must be below ct_window_max")
+        if len(self.patch_size) != 3 or any(s <= 0 or s % DOWNSAMPLING_FACTOR for s in self.patch_size):
+            raise ValueError(f"patch_size must be three positive multiples of {DOWNSAMPLING_FACTOR}, got {self.patch_size}")
+        positive = ("width", "labeled_batch_size", "sw_batch_size", "contrastive_max_voxels", "max_epochs")
+        positive += ("iterations_per_epoch", "val_interval")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("unlabeled_batch_size", "rampup_iterations", "num_workers"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        for name in ("tv_threshold", "uncertainty_threshold"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if not 0.0 <= self.sw_overlap < 1.0:
+            raise ValueError(f"sw_overlap must be in [0, 1), got {self.sw_overlap}")
+        if not 0.0 <= self.val_split < 1.0:
+            raise ValueError(f"val_split must be in [0, 1), got {self.val_split}")
+        if not 0.0 < self.reliable_percentile <= 100.0:
+            raise ValueError(f"reliable_percentile must be in (0, 100], got {self.reliable_percentile}")
+        if self.learning_rate <= 0 or self.contrastive_temperature <= 0:
+            raise ValueError("learning_rate and contrastive_temperature must be positive")
+
+    @property
+    def label_names(self) -> list[str]:
+        return sorted(self.labels, key=self.labels.get)
+
+    @property
+    def num_classes(self) -> int:
+        """Output channels: background plus every label."""
+        return len(self.labels) + 1
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    """Give an override the type of its default; ints are accepted where floats are expected."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"setting {name!r} must be true or false, got {value!r}")
+        return value
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(default, list):
+        if not isinstance(value, list) or len(value) != len(default):
+            raise ValueError(f"setting {name!r} must be a list of {len(default)} numbers, got {value!r}")
+        return [_coerce(name, v, d) for v, d in zip(value, default)]
+    if isinstance(default, dict):
+        if not isinstance(value, dict) or not all(isinstance(v, int) for v in value.values()):
+            raise ValueError(f"setting {name!r} must map names to integers, got {value!r}")
+        return {str(k): v for k, v in value.items()}
+    if type(value) is not type(default):
+        raise ValueError(f"setting {name!r} must be of type {type(default).__name__}, got {value!r}")
+    return value
+
+
+def load_config(conf: Mapping[str, str] | None = None, path: Path = DEFAULT_CONFIG_PATH) -> AppConfig:
+    """Read the defaults and apply overrides; MONAI Label passes ``--conf`` values as strings, parsed here as YAML.
+
+    Keys the app does not know are left alone: MONAI Label passes its own settings through the same dictionary.
+    """
+    with open(path) as f:
+        defaults = yaml.safe_load(f)
+    settings = dict(defaults)
+    for name, raw in (conf or {}).items():
+        if name not in defaults:
+            continue
+        value = yaml.safe_load(raw) if isinstance(raw, str) else raw
+        settings[name] = _coerce(name, value, defaults[name])
+        logger.info("setting %s = %r (from --conf)", name, settings[name])
+    missing = set(f.name for f in dataclasses.fields(AppConfig)) ^ set(settings)
+    if missing:
+        raise ValueError(f"{path} does not match the app's settings; differing keys: {sorted(missing)}")
+    return AppConfig(**settings)

@@ -1,0 +1,97 @@
+"""What both infer tasks share: pre-processing, sliding-window inference with the subnet pair, the inversion back to
+the study's own grid, the refusal to run without trained weights, and a fast writer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi import HTTPException
+from monai.inferers import Inferer, SlidingWindowInferer
+from monailabel.interfaces.tasks.infer_v2 import InferType
+from monailabel.tasks.infer.basic_infer import BasicInferTask
+from monailabel.transform.writer import Writer
+from torch import nn
+
+from ..config import AppConfig
+from ..transforms import preprocessing
+
+__all__ = ["DualSubnetInfer", "NoTrainedModelError"]
+
+logger = logging.getLogger(__name__)
+
+
+class NoTrainedModelError(HTTPException):
+    """Raised instead of answering with a prediction of random weights (stock MONAI Label would).
+
+    An ``HTTPException`` so that the REST layer passes the message to the viewer with status 409 (the request is
+    fine; the server's state does not allow it yet).
+    """
+
+    def __init__(self, model_paths: Sequence[str]) -> None:
+        super().__init__(
+            status_code=409,
+            detail=(
+                "No trained model yet (none of "
+                + ", ".join(model_paths)
+                + " exists). Label a few studies (PUT /datastore/label), train the model "
+                "(POST /train/uncertainty_contrastive) and try again."
+            ),
+        )
+
+
+class DualSubnetInfer(BasicInferTask):
+    """Base of the ``uncertainty_contrastive`` and ``uncertainty_region`` tasks; subclasses add post-processing."""
+
+    def __init__(
+        self,
+        path: Sequence[str],
+        network: nn.Module,
+        config: AppConfig,
+        labels: dict[str, int],
+        description: str,
+        task_config: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            path=list(path),
+            network=network,
+            type=InferType.SEGMENTATION,
+            labels=labels,
+            dimension=3,
+            description=description,
+            config=task_config,
+            roi_size=config.patch_size,
+        )
+        self.app_config = config
+
+    def pre_transforms(self, data: dict[str, Any] | None = None) -> list[Callable]:
+        return preprocessing(self.app_config, label=False)
+
+    def inferer(self, data: dict[str, Any] | None = None) -> Inferer:
+        """Always a sliding window: it also pads studies smaller than a patch to the size the networks need."""
+        return SlidingWindowInferer(
+            roi_size=self.app_config.patch_size,
+            sw_batch_size=self.app_config.sw_batch_size,
+            overlap=self.app_config.sw_overlap,
+            mode="gaussian",
+        )
+
+    def inverse_transforms(self, data: dict[str, Any] | None = None) -> list:
+        """Invert every invertible pre-transform (orientation, spacing) on the class probabilities, so that the label
+        and the uncertainty are computed on the study's own grid."""
+        return []
+
+    def _get_network(self, device: str, data: dict[str, Any] | None) -> nn.Module:
+        if self.get_path() is None:
+            raise NoTrainedModelError(self.path)
+        return super()._get_network(device, data)
+
+    def writer(self, data: dict[str, Any], extension: str | None = None, dtype: str | None = None) -> tuple[Any, Any]:
+        """Labels are written as uint8 by default, NIfTI through nibabel: MONAI Label's default ITK path costs seconds
+        on the first call (ITK's lazy loading) for a volume that nibabel writes in milliseconds."""
+        data.setdefault("result_dtype", "uint8")
+        data["labels"] = self.labels
+        extension = data.get("result_extension") or extension or ".nii.gz"
+        data["result_extension"] = extension
+        return Writer(label=self.output_label_key, json=self.output_json_key, nibabel=True)(data)

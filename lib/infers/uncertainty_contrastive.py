@@ -1,0 +1,29 @@
+"""``uncertainty_contrastive``: the segmentation, with the study's mean uncertainty and label volumes in the JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from monai.transforms import AsDiscreted, SqueezeDimd
+
+from ..transforms import LabelVoxelCountsd, MeanUncertaintyd
+from .dual_subnet_infer import DualSubnetInfer
+
+__all__ = ["UncertaintyContrastiveInfer"]
+
+
+class UncertaintyContrastiveInfer(DualSubnetInfer):
+    """Averaged softmax of both subnets -> argmax label map on the study's grid.
+
+    Result JSON: ``mean_uncertainty`` (mean normalised voxel entropy of the averaged prediction, in [0, 1]) and
+    ``label_voxels`` (voxel count per label).
+    """
+
+    def post_transforms(self, data: dict[str, Any] | None = None) -> list[Callable]:
+        return [
+            MeanUncertaintyd(keys="pred", entropy_key=None),
+            AsDiscreted(keys="pred", argmax=True),
+            LabelVoxelCountsd(keys="pred", labels=self.labels),
+            SqueezeDimd(keys="pred", dim=0),
+        ]

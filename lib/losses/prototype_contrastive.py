@@ -1,0 +1,86 @@
+"""Term 5: contrast the features of uncertain voxels against class prototypes built from reliable voxels.
+
+MONAI's ``ContrastiveLoss`` is SimCLR's pairwise loss between two views, not a prototype loss, so this one is
+written here: InfoNCE (van den Oord et al., 2018) with the class prototypes as the candidate set.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["PrototypeContrastiveLoss", "class_feature_sums", "class_prototypes"]
+
+
+def class_feature_sums(
+    features: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, num_classes: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-class sum of the feature vectors of the voxels in ``mask`` and their count: (C, F) and (C,).
+
+    Sums and counts (not means) so that partial results from several batches or processes add up exactly.
+    """
+    channels = features.shape[1]
+    flat = features.movedim(1, -1).reshape(-1, channels)
+    selected = mask.reshape(-1)
+    classes = labels.reshape(-1)[selected].long()
+    sums = torch.zeros(num_classes, channels, dtype=features.dtype, device=features.device)
+    sums.index_add_(0, classes, flat[selected])
+    counts = torch.bincount(classes, minlength=num_classes).to(features.dtype)
+    return sums, counts
+
+
+def class_prototypes(sums: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean feature vector per class, and which classes have any voxel at all."""
+    return sums / counts.clamp_min(1.0).unsqueeze(1), counts > 0
+
+
+class PrototypeContrastiveLoss(nn.Module):
+    """InfoNCE of uncertain voxel features over the class prototypes.
+
+    For an uncertain voxel with feature f and predicted class y, with cosine similarity s(., .) and temperature T:
+
+        L = -log( exp(s(f, P_y) / T) / sum_c exp(s(f, P_c) / T) )
+
+    which pulls f towards its class prototype and pushes it away from every other class's prototype. The
+    prototypes are anchors (detached): the term refines the uncertain voxels' representation, and each subnet's
+    term trains only that subnet. At most ``max_voxels`` uncertain voxels are sampled, which bounds memory.
+    """
+
+    def __init__(self, temperature: float = 0.1, max_voxels: int = 4096) -> None:
+        super().__init__()
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        if max_voxels < 1:
+            raise ValueError(f"max_voxels must be positive, got {max_voxels}")
+        self.temperature = temperature
+        self.max_voxels = max_voxels
+
+    def forward(
+        self,
+        features: torch.Tensor,
+        predicted_class: torch.Tensor,
+        uncertain: torch.Tensor,
+        prototypes: torch.Tensor,
+        valid: torch.Tensor,
+    ) -> torch.Tensor:
+        """
+        Args:
+            features: (B, F, *spatial) voxel features of one subnet.
+            predicted_class: (B, *spatial) class each voxel is pulled towards.
+            uncertain: (B, *spatial) voxels that take part.
+            prototypes: (C, F) class prototypes of the same subnet.
+            valid: (C,) classes that have a prototype.
+        """
+        channels = features.shape[1]
+        classes = predicted_class.reshape(-1).long()
+        candidates = (uncertain.reshape(-1) & valid[classes]).nonzero().squeeze(1)
+        if candidates.numel() == 0 or int(valid.sum()) < 2:
+            return features.sum() * 0.0  # nothing to contrast: a zero that keeps the graph
+        if candidates.numel() > self.max_voxels:
+            pick = torch.randperm(candidates.numel(), device=candidates.device)[: self.max_voxels]
+            candidates = candidates[pick]
+        voxel_features = features.movedim(1, -1).reshape(-1, channels)[candidates]
+        similarity = F.normalize(voxel_features, dim=1) @ F.normalize(prototypes.detach(), dim=1).T
+        logits = (similarity / self.temperature).masked_fill(~valid.unsqueeze(0), float("-inf"))
+        return F.cross_entropy(logits, classes[candidates])

@@ -1,0 +1,7 @@
+from .decoder import VNetDecoder
+from .dual_subnet import DualSubnetSegmenter, SubnetOutput
+from .resnet_encoder import ResNetEncoder
+from .subnet import EncoderDecoder
+from .vnet_encoder import VNetEncoder
+
+__all__ = ["DualSubnetSegmenter", "EncoderDecoder", "ResNetEncoder", "SubnetOutput", "VNetDecoder", "VNetEncoder"]

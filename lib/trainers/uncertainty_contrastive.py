@@ -1,0 +1,183 @@
+"""``uncertainty_contrastive`` train task: semi-supervised training on every labeled and every unlabeled study."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+from monai.data import DataLoader, Dataset
+from torch.utils.data import RandomSampler
+from monai.inferers import Inferer, SlidingWindowInferer
+from monai.transforms import (
+    AsDiscreted,
+    RandCropByLabelClassesd,
+    RandScaleIntensityd,
+    RandShiftIntensityd,
+    RandSpatialCropd,
+    SpatialPadd,
+)
+from monailabel.interfaces.datastore import Datastore
+from monailabel.tasks.train.basic_train import BasicTrainTask, Context
+
+from ..config import AppConfig
+from ..losses import UncertaintyContrastiveLoss
+from ..networks import DualSubnetSegmenter
+from ..transforms import preprocessing
+from .semi_supervised_iteration import SemiSupervisedIteration
+
+__all__ = ["UncertaintyContrastiveTrain"]
+
+logger = logging.getLogger(__name__)
+
+# Request options a user may send, with the type each must have (MONAI Label itself checks none of them).
+_TYPED_OPTIONS: dict[str, tuple[type, ...]] = {
+    "max_epochs": (int,),
+    "learning_rate": (int, float),
+    "val_split": (int, float),
+    "early_stop_patience": (int,),
+}
+
+
+class UncertaintyContrastiveTrain(BasicTrainTask):
+    """MONAI Label's ignite-based train task with the semi-supervised iteration of Jarimijafarbigloo et al. (MIDL
+    2024): stats, checkpoints, validation Dice, early stopping and publishing behave as in every MONAI Label app.
+
+    Each iteration draws ``labeled_batch_size`` random patches (class-balanced crops) from the labeled studies and
+    ``unlabeled_batch_size`` from the unlabeled ones; an epoch is ``iterations_per_epoch`` iterations, whatever the
+    number of labeled studies, so that ``max_epochs`` means the same amount of work for 2 or 200 labeled studies.
+    """
+
+    def __init__(self, model_dir: str, network: DualSubnetSegmenter, config: AppConfig, **kwargs: Any) -> None:
+        self._network = network
+        self.app_config = config
+        super().__init__(
+            model_dir,
+            description="Semi-supervised uncertainty-aware contrastive training (labeled + unlabeled studies)",
+            config={
+                "max_epochs": config.max_epochs,
+                "learning_rate": config.learning_rate,
+                "val_split": config.val_split,
+                "train_batch_size": config.labeled_batch_size,
+                # Tracking off unless asked for: mlflow is slow to start and writes mlruns/ into the model folder.
+                "tracking": ["None", "mlflow"],
+                "dataset": ["CacheDataset", "Dataset"],
+            },
+            amp=False,
+            val_interval=config.val_interval,
+            labels=config.labels,
+            tracking=None,
+            **kwargs,
+        )
+
+    def network(self, context: Context) -> torch.nn.Module:
+        return self._network
+
+    def optimizer(self, context: Context) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(context.network.parameters(), lr=float(context.request["learning_rate"]))
+
+    def loss_function(self, context: Context) -> UncertaintyContrastiveLoss:
+        c = self.app_config
+        return UncertaintyContrastiveLoss(
+            num_classes=c.num_classes,
+            tv_threshold=c.tv_threshold,
+            tv_weight=c.tv_weight,
+            reliable_percentile=c.reliable_percentile,
+            unlabeled_weight=c.unlabeled_weight,
+            contrastive_weight=c.contrastive_weight,
+            contrastive_temperature=c.contrastive_temperature,
+            contrastive_max_voxels=c.contrastive_max_voxels,
+            rampup_iterations=c.rampup_iterations,
+        )
+
+    def __call__(self, request: dict[str, Any], datastore: Datastore) -> dict[str, Any]:
+        for name, types in _TYPED_OPTIONS.items():
+            value = request.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+                raise ValueError(f"train option {name!r} must be a number of type {types[0].__name__}, got {value!r}")
+        if request.get("max_epochs") is not None and request["max_epochs"] < 1:
+            raise ValueError(f"train option 'max_epochs' must be at least 1, got {request['max_epochs']}")
+        if request.get("val_split") is not None and not 0.0 <= request["val_split"] < 1.0:
+            raise ValueError(f"train option 'val_split' must be in [0, 1), got {request['val_split']}")
+        return super().__call__(request, datastore)
+
+    def pre_process(self, request: dict[str, Any], datastore: Datastore) -> list[dict[str, str]]:
+        """Labeled pairs as MONAI Label returns them, plus every unlabeled study (kept in the request, which every
+        training process receives)."""
+        labeled = datastore.datalist()
+        if not labeled:
+            raise ValueError("No labeled studies: save a final label for at least one study before training.")
+        request["unlabeled_datalist"] = [
+            {"image": datastore.get_image_uri(image_id)} for image_id in sorted(datastore.get_unlabeled_images())
+        ]
+        logger.info("Training on %d labeled and %d unlabeled studies", len(labeled), len(request["unlabeled_datalist"]))
+        return labeled
+
+    def partition_datalist(self, context: Context, shuffle: bool = False) -> tuple[list, list]:
+        """A seeded shuffle before the validation split (MONAI Label takes the last studies as they come), and no
+        validation at all with a single labeled study, which must then be used for training."""
+        if len(context.datalist) < 2:
+            return context.datalist, []
+        return super().partition_datalist(context, shuffle=True)
+
+    def train_pre_transforms(self, context: Context) -> list:
+        c = self.app_config
+        return preprocessing(c, label=True) + [
+            SpatialPadd(keys=("image", "label"), spatial_size=c.patch_size),
+            RandCropByLabelClassesd(
+                keys=("image", "label"),
+                label_key="label",
+                spatial_size=c.patch_size,
+                num_classes=c.num_classes,
+                num_samples=1,
+                warn=False,
+            ),
+            RandScaleIntensityd(keys="image", factors=0.1, prob=0.5),
+            RandShiftIntensityd(keys="image", offsets=0.05, prob=0.5),
+        ]
+
+    def unlabeled_pre_transforms(self, context: Context) -> list:
+        c = self.app_config
+        return preprocessing(c, label=False) + [
+            SpatialPadd(keys="image", spatial_size=c.patch_size),
+            RandSpatialCropd(keys="image", roi_size=c.patch_size, random_size=False),
+        ]
+
+    def val_pre_transforms(self, context: Context) -> list:
+        return preprocessing(self.app_config, label=True)
+
+    def train_data_loader(self, context: Context, num_workers: int = 0, shuffle: bool = True) -> DataLoader:
+        """Sampled with replacement: ``iterations_per_epoch`` batches per epoch."""
+        dataset, datalist = self._dataset(context, context.train_datalist, is_train=True)
+        sampler = RandomSampler(
+            dataset, replacement=True, num_samples=self.app_config.iterations_per_epoch * context.train_batch_size
+        )
+        logger.info(f"{context.local_rank} - Records for Training: {len(datalist)}")
+        return DataLoader(
+            dataset, batch_size=context.train_batch_size, sampler=sampler, num_workers=self.app_config.num_workers
+        )
+
+    def unlabeled_data_loader(self, context: Context) -> DataLoader | None:
+        datalist = context.request.get("unlabeled_datalist", [])
+        if not datalist or self.app_config.unlabeled_batch_size == 0:
+            return None
+        dataset = Dataset(datalist, self._validate_transforms(self.unlabeled_pre_transforms(context), "Unlabeled"))
+        return DataLoader(
+            dataset,
+            batch_size=self.app_config.unlabeled_batch_size,
+            shuffle=True,
+            num_workers=self.app_config.num_workers,
+        )
+
+    def train_iteration_update(self, context: Context) -> SemiSupervisedIteration:
+        return SemiSupervisedIteration(self.unlabeled_data_loader(context))
+
+    def train_post_transforms(self, context: Context) -> list:
+        n = self.app_config.num_classes
+        return [AsDiscreted(keys=("pred", "label"), argmax=(True, False), to_onehot=(n, n))]
+
+    def val_inferer(self, context: Context) -> Inferer:
+        c = self.app_config
+        return SlidingWindowInferer(
+            roi_size=c.patch_size, sw_batch_size=c.sw_batch_size, overlap=c.sw_overlap, mode="gaussian"
+        )

@@ -1,0 +1,5 @@
+from .entropy import MeanUncertaintyd
+from .label_counts import LabelVoxelCountsd
+from .preprocessing import preprocessing
+
+__all__ = ["LabelVoxelCountsd", "MeanUncertaintyd", "preprocessing"]

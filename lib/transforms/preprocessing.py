@@ -1,0 +1,44 @@
+"""The deterministic pre-processing that training, validation, inference and scoring share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from monai.transforms import (
+    EnsureChannelFirstd,
+    EnsureTyped,
+    LoadImaged,
+    NormalizeIntensityd,
+    Orientationd,
+    ScaleIntensityRanged,
+    Spacingd,
+)
+
+from ..config import AppConfig
+
+__all__ = ["preprocessing"]
+
+
+def preprocessing(config: AppConfig, label: bool) -> list:
+    """Load (NIfTI, NRRD or a folder holding a DICOM series), orient to RAS, resample to ``config.spacing`` and
+    normalise intensities. With ``label``, the ``label`` key is loaded and resampled alongside (nearest neighbour).
+
+    Orientation and spacing are invertible, so inference maps its prediction back onto the study's own grid.
+    """
+    keys: Sequence[str] = ("image", "label") if label else ("image",)
+    modes = ("bilinear", "nearest") if label else ("bilinear",)
+    intensity = (
+        ScaleIntensityRanged(
+            keys="image", a_min=config.ct_window_min, a_max=config.ct_window_max, b_min=0.0, b_max=1.0, clip=True
+        )
+        if config.intensity == "ct"
+        else NormalizeIntensityd(keys="image", nonzero=True, channel_wise=True)
+    )
+    return [
+        LoadImaged(keys=keys, image_only=False),
+        EnsureChannelFirstd(keys=keys),
+        Orientationd(keys=keys, axcodes="RAS"),
+        Spacingd(keys=keys, pixdim=config.spacing, mode=modes),
+        intensity,
+        EnsureTyped(keys="image", dtype="float32"),
+    ]

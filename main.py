@@ -1,0 +1,88 @@
+"""MONAI Label app: uncertainty-driven active learning with an uncertainty-aware contrastive pair of 3D networks.
+
+    monailabel start_server --app . --studies data/ [--conf key value ...]
+
+Settings: ``configs/default.yaml``; any of them can be overridden with ``--conf``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from monailabel.interfaces.app import MONAILabelApp
+from monailabel.interfaces.tasks.infer_v2 import InferTask
+from monailabel.interfaces.tasks.scoring import ScoringMethod
+from monailabel.interfaces.tasks.strategy import Strategy
+from monailabel.interfaces.tasks.train import TrainTask
+from monailabel.tasks.activelearning.first import First
+from monailabel.tasks.activelearning.random import Random
+
+from lib.activelearning import MostUncertain
+from lib.config import load_config
+from lib.infers import UncertaintyContrastiveInfer, UncertaintyRegionInfer
+from lib.networks import DualSubnetSegmenter
+from lib.scoring import MeanUncertaintyScoring
+from lib.trainers import UncertaintyContrastiveTrain
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "uncertainty_contrastive"
+
+
+class UncertaintyContrastiveApp(MONAILabelApp):
+    """Kept cheap to construct: MONAI Label re-creates the app in every training and scoring subprocess."""
+
+    def __init__(self, app_dir: str, studies: str, conf: dict[str, Any]) -> None:
+        self.app_config = load_config(conf)
+        self.model_dir = os.path.join(app_dir, "model")
+        # Inference uses the last file that exists: a pretrained model a user drops in, or what training publishes.
+        self.model_paths = [
+            os.path.join(self.model_dir, f"pretrained_{MODEL_NAME}.pt"),
+            os.path.join(self.model_dir, f"{MODEL_NAME}.pt"),
+        ]
+        self.network = DualSubnetSegmenter(
+            in_channels=1, num_classes=self.app_config.num_classes, width=self.app_config.width
+        )
+        super().__init__(
+            app_dir=app_dir,
+            studies=studies,
+            conf=conf,
+            name="Uncertainty-contrastive active learning",
+            description="Semi-supervised 3D segmentation that tells annotators which study to label next",
+            version="0.1.0",
+            labels=self.app_config.labels,
+        )
+
+    def init_infers(self) -> dict[str, InferTask]:
+        common = dict(path=self.model_paths, network=self.network, config=self.app_config)
+        return {
+            MODEL_NAME: UncertaintyContrastiveInfer(
+                labels=self.app_config.labels,
+                description="Segmentation by the averaged subnet pair, with the study's mean uncertainty",
+                **common,
+            ),
+            "uncertainty_region": UncertaintyRegionInfer(
+                threshold=self.app_config.uncertainty_threshold,
+                description="Voxels whose normalised entropy is above the threshold: correct these first",
+                **common,
+            ),
+        }
+
+    def init_trainers(self) -> dict[str, TrainTask]:
+        return {
+            MODEL_NAME: UncertaintyContrastiveTrain(
+                model_dir=self.model_dir,
+                network=self.network,
+                config=self.app_config,
+                load_path=self.model_paths[0],
+                publish_path=self.model_paths[1],
+            )
+        }
+
+    def init_strategies(self) -> dict[str, Strategy]:
+        return {"uncertainty": MostUncertain(self._infers[MODEL_NAME]), "random": Random(), "first": First()}
+
+    def init_scoring_methods(self) -> dict[str, ScoringMethod]:
+        return {"mean_uncertainty": MeanUncertaintyScoring(self._infers[MODEL_NAME], score_all=self.app_config.score_all)}
