@@ -101,8 +101,11 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueError(f"setting {name!r} must be true or false, got {value!r}")
         return value
-    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+    if isinstance(default, float) and not isinstance(value, bool):
+        try:
+            return float(value)  # also "1e-3", which YAML 1.1 reads as a string
+        except (TypeError, ValueError):
+            raise ValueError(f"setting {name!r} must be a number, got {value!r}") from None
     if isinstance(default, list):
         if not isinstance(value, list) or len(value) != len(default):
             raise ValueError(f"setting {name!r} must be a list of {len(default)} numbers, got {value!r}")

@@ -55,7 +55,7 @@ class UncertaintyContrastiveLoss(nn.Module):
     def forward(
         self, out_a: SubnetOutput, out_b: SubnetOutput, label: torch.Tensor, num_labeled: int, step: int
     ) -> dict[str, torch.Tensor]:
-        """Returns the ``loss`` to optimise and each term (detached) for logging."""
+        """Returns the ``loss`` to optimise and each weighted-sum term as it is (live, for tests and logging)."""
         n = num_labeled
         if not 0 < n <= out_a.logits.shape[0]:
             raise ValueError(f"num_labeled must be in [1, batch size {out_a.logits.shape[0]}], got {n}")
@@ -76,7 +76,6 @@ class UncertaintyContrastiveLoss(nn.Module):
             terms.update(unl)
             terms["rampup"] = torch.tensor(ramp)
 
-        terms = {k: v.detach() for k, v in terms.items()}
         terms["a_is_better"] = torch.tensor(float(a_is_better))
         terms["loss"] = loss
         return terms

@@ -1,0 +1,128 @@
+"""The app over MONAI Label's REST API, in the order an annotator meets it: untrained, labeled, trained, scored."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+
+import nibabel as nib
+import numpy as np
+import pytest
+import requests
+from monailabel.client import MONAILabelClient
+from monailabel.client.client import MONAILabelClientException
+
+from tests.helpers import ROOT
+
+MODEL = "uncertainty_contrastive"
+LABELED = ("study_000", "study_001")
+
+sys.path.insert(0, str(ROOT / "sample-apps" / "active_learning_client"))
+rest = importlib.import_module("rest")
+
+
+@pytest.fixture(scope="module")
+def client(server) -> MONAILabelClient:
+    return MONAILabelClient(server.url)
+
+
+@pytest.fixture(scope="module")
+def trained(server, client) -> dict:
+    """Two uploaded labels and one finished two-epoch training run."""
+    for image_id in LABELED:
+        client.save_label(image_id, str(server.groundtruth / f"{image_id}.nii.gz"), tag="final")
+    return rest.train(client, MODEL, {"max_epochs": 2})
+
+
+def _image_infos(server) -> dict[str, dict]:
+    objects = requests.get(f"{server.url}/datastore/", params={"output": "all"}, timeout=30).json()["objects"]
+    return {image_id: obj["image"]["info"] for image_id, obj in objects.items()}
+
+
+def _current_scores(server, timeout: float = 30.0) -> dict[str, float]:
+    """Scores of the unlabeled studies for the published model, as the server sees them.
+
+    Scoring runs in a subprocess that writes the datastore file; the server picks the change up through MONAI
+    Label's file watcher, a moment later.
+    """
+    model_ts = (server.app_dir / "model" / f"{MODEL}.pt").stat().st_mtime
+    deadline = time.monotonic() + timeout
+    while True:
+        infos = {i: info for i, info in _image_infos(server).items() if i not in LABELED}
+        if all(info.get("mean_uncertainty_ts") == pytest.approx(model_ts) for info in infos.values()):
+            return {i: info["mean_uncertainty"] for i, info in infos.items()}
+        if time.monotonic() > deadline:
+            pytest.fail(f"no current scores after {timeout:.0f} s: {infos}")
+        time.sleep(0.5)
+
+
+def test_info_lists_the_apps_models_trainer_scoring_and_strategies(client) -> None:
+    info = client.info()
+    assert set(info["models"]) == {"uncertainty_contrastive", "uncertainty_region"}
+    assert info["models"]["uncertainty_contrastive"]["type"] == "segmentation"
+    assert info["models"]["uncertainty_contrastive"]["labels"] == {"organ": 1, "lesion": 2}
+    assert info["models"]["uncertainty_region"]["labels"] == {"uncertain": 1}
+    assert set(info["trainers"]) == {MODEL}
+    assert set(info["scoring"]) == {"mean_uncertainty"}
+    assert {"uncertainty", "random", "first"} <= set(info["strategies"])
+
+
+def test_infer_without_a_trained_model_is_refused_with_a_clear_message(server, client) -> None:
+    if (server.app_dir / "model" / f"{MODEL}.pt").exists():
+        pytest.fail("this test must run before training")
+    with pytest.raises(MONAILabelClientException) as error:
+        client.infer(MODEL, "study_002", {})
+    assert "409" in error.value.msg and "No trained model yet" in error.value.msg
+
+
+def test_uploaded_labels_count_as_completed(server, client, trained) -> None:
+    datastore = client.info()["datastore"]
+    assert datastore["completed"] == len(LABELED) and datastore["total"] == 5
+
+
+def test_training_runs_to_completion_and_publishes_a_checkpoint(server, trained) -> None:
+    assert trained["status"] == "DONE"
+    assert (server.app_dir / "model" / f"{MODEL}.pt").is_file()
+    stats = requests.get(f"{server.url}/info/", timeout=30).json()["train_stats"][MODEL]
+    assert stats["total_epochs"] == 2 and stats["epoch"] == 2
+    assert 0.0 <= stats["best_metric"] <= 1.0
+
+
+def test_scoring_stores_a_current_score_for_every_unlabeled_study(server, trained) -> None:
+    task = rest.run_scoring(server.url)
+    assert task["status"] == "DONE"
+    scores = _current_scores(server)
+    assert len(scores) == 3
+    assert all(0.0 <= score <= 1.0 for score in scores.values())
+    assert "mean_uncertainty" not in _image_infos(server)[LABELED[0]]
+
+
+def test_uncertainty_strategy_returns_the_unlabeled_study_with_the_highest_score(server, client, trained) -> None:
+    rest.run_scoring(server.url)
+    unlabeled = _current_scores(server)
+    sample = client.next_sample("uncertainty", {})
+    assert sample["id"] == max(unlabeled, key=unlabeled.get)
+    assert sample["mean_uncertainty"] == pytest.approx(max(unlabeled.values()))
+
+
+def test_infer_returns_a_label_with_the_image_shape_and_affine(server, client, trained) -> None:
+    label_file, params = client.infer(MODEL, "study_003", {})
+    image = nib.load(server.studies / "study_003.nii.gz")
+    label = nib.load(label_file)
+    assert label.shape == image.shape
+    np.testing.assert_allclose(label.affine, image.affine, atol=1e-4)
+    values = set(np.unique(np.asarray(label.dataobj)).tolist())
+    assert values <= {0, 1, 2}
+    assert 0.0 <= params["mean_uncertainty"] <= 1.0
+    assert set(params["label_voxels"]) == {"organ", "lesion"}
+
+
+def test_uncertainty_region_returns_a_binary_mask_whose_size_follows_the_threshold(server, client, trained) -> None:
+    mask_file, params = client.infer("uncertainty_region", "study_003", {"uncertainty_threshold": 0.3})
+    mask = np.asarray(nib.load(mask_file).dataobj)
+    assert mask.shape == nib.load(server.studies / "study_003.nii.gz").shape
+    assert set(np.unique(mask).tolist()) <= {0, 1}
+    assert params["label_voxels"]["uncertain"] == int(mask.sum())
+    _, stricter = client.infer("uncertainty_region", "study_003", {"uncertainty_threshold": 0.9})
+    assert stricter["label_voxels"]["uncertain"] <= params["label_voxels"]["uncertain"]

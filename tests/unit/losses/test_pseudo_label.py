@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from lib.losses import PseudoLabelLoss, fuse_pseudo_labels, reliable_mask
+
+
+def test_reliable_voxels_are_those_at_or_below_the_entropy_percentile() -> None:
+    entropy = torch.arange(10, dtype=torch.float).reshape(1, 10)
+    assert reliable_mask(entropy, 20.0).sum() == 2
+    assert reliable_mask(entropy, 20.0)[0, :2].all()
+    assert reliable_mask(entropy, 100.0).all()
+
+
+def test_reliable_mask_rejects_a_percentile_out_of_range() -> None:
+    with pytest.raises(ValueError, match="percentile"):
+        reliable_mask(torch.rand(4), 0.0)
+
+
+def test_better_subnet_decides_where_it_is_reliable_the_other_elsewhere() -> None:
+    # Classes: A says 1,1,1,0 ; B says 0,0,0,1.
+    probs_a = torch.tensor([[0.1, 0.9]] * 3 + [[0.9, 0.1]]).T.reshape(1, 2, 4)
+    probs_b = probs_a.flip(1)
+    reliable_a = torch.tensor([[True, False, False, True]])
+    reliable_b = torch.tensor([[True, True, False, False]])
+    pseudo, reliable = fuse_pseudo_labels(probs_a, probs_b, reliable_a, reliable_b, a_is_better=True)
+    assert pseudo[reliable].tolist() == [1, 0, 0]  # voxel 1: A unreliable, B's class; voxel 3: A's class
+    assert reliable.tolist() == [[True, True, False, True]]
+    pseudo_b_better, _ = fuse_pseudo_labels(probs_a, probs_b, reliable_a, reliable_b, a_is_better=False)
+    assert pseudo_b_better[reliable].tolist() == [0, 0, 0]
+
+
+def test_pseudo_label_loss_is_cross_entropy_on_reliable_voxels_with_gradient_to_the_logits() -> None:
+    logit = math.log(0.8 / 0.2)
+    logits = torch.tensor([[[0.0, 0.0, 0.0], [logit, logit, -logit]]], requires_grad=True)
+    pseudo = torch.tensor([[1, 0, 0]])
+    reliable = torch.tensor([[True, False, True]])
+    loss = PseudoLabelLoss()(logits, pseudo, reliable)
+    assert loss.item() == pytest.approx(-math.log(0.8), rel=1e-5)
+    loss.backward()
+    assert logits.grad[..., 1].abs().sum() == 0  # the unreliable voxel gets no gradient
+    assert logits.grad[..., 0].abs().sum() > 0

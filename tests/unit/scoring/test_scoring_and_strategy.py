@@ -1,0 +1,129 @@
+"""Scoring and the ``uncertainty`` strategy on a real local datastore, real NIfTI studies and a real model file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from monailabel.datastore.local import LocalDatastore
+
+from lib.activelearning import MostUncertain
+from lib.config import load_config
+from lib.infers import NoTrainedModelError, UncertaintyContrastiveInfer
+from lib.networks import DualSubnetSegmenter
+from lib.scoring import SCORE_KEY, SCORE_TS_KEY, MeanUncertaintyScoring
+from tests.helpers import demo_generator, save_state_dict
+
+CONFIG = load_config({"width": "2", "patch_size": "[16, 16, 16]"})
+
+
+@pytest.fixture()
+def datastore(tmp_path: Path) -> LocalDatastore:
+    demo_generator().generate(tmp_path / "data", num=4, labeled=1, seed=3, shape=(20, 20, 16))
+    return LocalDatastore(str(tmp_path / "data"), auto_reload=False)
+
+
+@pytest.fixture()
+def infer_task(tmp_path: Path) -> UncertaintyContrastiveInfer:
+    network = DualSubnetSegmenter(in_channels=1, num_classes=CONFIG.num_classes, width=CONFIG.width)
+    model_path = tmp_path / "model" / "uncertainty_contrastive.pt"
+    return UncertaintyContrastiveInfer(
+        path=[str(tmp_path / "model" / "pretrained.pt"), str(model_path)],
+        network=network,
+        config=CONFIG,
+        labels=CONFIG.labels,
+        description="test",
+    )
+
+
+def _publish(task: UncertaintyContrastiveInfer, mtime: float | None = None) -> None:
+    path = save_state_dict(task.network, Path(task.path[-1]))
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+
+
+def test_scoring_without_a_model_refuses_with_a_clear_message(datastore, infer_task) -> None:
+    with pytest.raises(NoTrainedModelError, match="No trained model yet") as error:
+        MeanUncertaintyScoring(infer_task)({}, datastore)
+    assert error.value.status_code == 409
+
+
+def test_scoring_stores_a_score_and_the_model_timestamp_for_each_unlabeled_study(datastore, infer_task) -> None:
+    _publish(infer_task, mtime=1_000_000.0)
+    summary = MeanUncertaintyScoring(infer_task)({}, datastore)
+    unlabeled = datastore.get_unlabeled_images()
+    assert summary["executed"] == len(unlabeled) == 3
+    for image_id in unlabeled:
+        info = datastore.get_image_info(image_id)
+        assert 0.0 <= info[SCORE_KEY] <= 1.0
+        assert info[SCORE_TS_KEY] == 1_000_000.0
+    assert SCORE_KEY not in datastore.get_image_info(datastore.get_labeled_images()[0])
+
+
+def test_scoring_skips_studies_scored_by_the_same_model_and_redoes_them_for_a_new_one(datastore, infer_task) -> None:
+    scoring = MeanUncertaintyScoring(infer_task)
+    _publish(infer_task, mtime=1_000_000.0)
+    scoring({}, datastore)
+    assert scoring({}, datastore)["executed"] == 0
+    _publish(infer_task, mtime=2_000_000.0)
+    again = scoring({}, datastore)
+    assert again["executed"] == 3 and again["skipped"] == 0
+
+
+def test_score_all_also_scores_labeled_studies(datastore, infer_task) -> None:
+    _publish(infer_task)
+    assert MeanUncertaintyScoring(infer_task)({"score_all": True}, datastore)["executed"] == 4
+
+
+def test_scoring_matches_the_mean_uncertainty_that_inference_reports(datastore, infer_task) -> None:
+    _publish(infer_task)
+    MeanUncertaintyScoring(infer_task)({}, datastore)
+    image_id = datastore.get_unlabeled_images()[0]
+    _, result = infer_task({"image": datastore.get_image_uri(image_id)})
+    assert result[SCORE_KEY] == pytest.approx(datastore.get_image_info(image_id)[SCORE_KEY])
+
+
+def test_strategy_picks_the_highest_current_score(datastore, infer_task) -> None:
+    _publish(infer_task, mtime=1_000_000.0)
+    scores = dict(zip(sorted(datastore.get_unlabeled_images()), [0.2, 0.7, 0.4]))
+    for image_id, score in scores.items():
+        datastore.update_image_info(image_id, {SCORE_KEY: score, SCORE_TS_KEY: 1_000_000.0})
+    result = MostUncertain(infer_task)({}, datastore)
+    assert result["id"] == max(scores, key=scores.get)
+    assert result[SCORE_KEY] == pytest.approx(0.7)
+
+
+def test_strategy_ignores_stale_scores_of_an_older_model(datastore, infer_task) -> None:
+    _publish(infer_task, mtime=2_000_000.0)
+    ids = sorted(datastore.get_unlabeled_images())
+    datastore.update_image_info(ids[0], {SCORE_KEY: 0.9, SCORE_TS_KEY: 1_000_000.0})  # stale but highest
+    datastore.update_image_info(ids[1], {SCORE_KEY: 0.3, SCORE_TS_KEY: 2_000_000.0})
+    assert MostUncertain(infer_task)({}, datastore)["id"] == ids[1]
+
+
+def test_strategy_falls_back_to_random_and_says_so_without_current_scores(datastore, infer_task, caplog) -> None:
+    chosen = {MostUncertain(infer_task)({}, datastore)["id"] for _ in range(30)}
+    assert chosen <= set(datastore.get_unlabeled_images()) and len(chosen) > 1
+    assert MostUncertain(infer_task)({}, datastore)["strategy_fallback"] == "random"
+    assert "no current scores" in caplog.text
+
+
+def test_strategy_returns_nothing_when_every_study_is_labeled(tmp_path: Path, infer_task) -> None:
+    demo_generator().generate(tmp_path / "all", num=2, labeled=2, seed=1, shape=(16, 16, 16))
+    assert MostUncertain(infer_task)({}, LocalDatastore(str(tmp_path / "all"))) is None
+
+
+def test_inference_returns_a_label_on_the_study_grid(datastore, infer_task) -> None:
+    import nibabel as nib
+
+    _publish(infer_task)
+    image_path = datastore.get_image_uri(datastore.get_unlabeled_images()[0])
+    label_path, result = infer_task({"image": image_path})
+    image, label = nib.load(image_path), nib.load(label_path)
+    assert label.shape == image.shape
+    np.testing.assert_allclose(label.affine, image.affine, atol=1e-4)
+    assert label.get_data_dtype() == np.uint8
+    assert set(np.unique(np.asarray(label.dataobj))) <= {0, 1, 2}
+    assert sum(result["label_voxels"].values()) == int((np.asarray(label.dataobj) > 0).sum())

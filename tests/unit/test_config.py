@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+
+from lib.config import load_config
+
+
+def test_defaults_are_cpu_practical_and_declare_the_demo_labels() -> None:
+    config = load_config()
+    assert config.labels == {"organ": 1, "lesion": 2}
+    assert config.num_classes == 3
+    assert config.label_names == ["organ", "lesion"]
+    assert config.width == 8 and config.patch_size == [48, 48, 32]
+
+
+def test_conf_strings_override_with_the_type_of_the_default() -> None:
+    config = load_config({"width": "16", "patch_size": "[112, 112, 80]", "learning_rate": "1e-2", "score_all": "true"})
+    assert config.width == 16 and config.patch_size == [112, 112, 80]
+    assert config.learning_rate == 0.01 and config.score_all is True
+
+
+def test_settings_of_monai_label_itself_are_ignored() -> None:
+    assert load_config({"models": "all", "preload": "false"}) == load_config()
+
+
+def test_labels_can_be_redeclared_for_any_number_of_classes() -> None:
+    config = load_config({"labels": "{liver: 1, tumor: 2, vessel: 3}"})
+    assert config.num_classes == 4
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("max_epochs", "ten", "max_epochs"),
+        ("patch_size", "[50, 48, 32]", "multiples of 16"),
+        ("patch_size", "[48, 48]", "list of 3"),
+        ("labels", "{organ: 1, lesion: 3}", "1..N"),
+        ("labels", "{background: 1}", "1..N|background"),
+        ("intensity", "pet", "'ct' or 'mri'"),
+        ("tv_threshold", "1.5", "tv_threshold"),
+        ("val_split", "1.0", "val_split"),
+        ("score_all", "1", "true or false"),
+    ],
+)
+def test_bad_overrides_are_rejected_with_a_message_naming_the_setting(key: str, value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_config({key: value})
