@@ -14,7 +14,16 @@ GENERATOR_PATH = ROOT / "sample-apps" / "demo_data" / "generate.py"
 
 def demo_generator() -> ModuleType:
     """The demo study generator of ``sample-apps/`` (a script in a folder whose name is no Python package)."""
-    spec = importlib.util.spec_from_file_location("demo_generate", GENERATOR_PATH)
+    return _load_script(GENERATOR_PATH)
+
+
+def dicom_converter() -> ModuleType:
+    """The NIfTI-to-DICOM-series converter of ``sample-apps/dicom/``."""
+    return _load_script(ROOT / "sample-apps" / "dicom" / "nifti_to_dicom.py")
+
+
+def _load_script(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
