@@ -85,4 +85,6 @@ class UncertaintyContrastiveApp(MONAILabelApp):
         return {"uncertainty": MostUncertain(self._infers[MODEL_NAME]), "random": Random(), "first": First()}
 
     def init_scoring_methods(self) -> dict[str, ScoringMethod]:
-        return {"mean_uncertainty": MeanUncertaintyScoring(self._infers[MODEL_NAME], score_all=self.app_config.score_all)}
+        return {
+            "mean_uncertainty": MeanUncertaintyScoring(self._infers[MODEL_NAME], score_all=self.app_config.score_all)
+        }

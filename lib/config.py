@@ -64,7 +64,9 @@ class AppConfig:
         if self.ct_window_min >= self.ct_window_max:
             raise ValueError("ct_window_min must be below ct_window_max")
         if len(self.patch_size) != 3 or any(s <= 0 or s % DOWNSAMPLING_FACTOR for s in self.patch_size):
-            raise ValueError(f"patch_size must be three positive multiples of {DOWNSAMPLING_FACTOR}, got {self.patch_size}")
+            raise ValueError(
+                f"patch_size must be three positive multiples of {DOWNSAMPLING_FACTOR}, got {self.patch_size}"
+            )
         positive = ("width", "labeled_batch_size", "sw_batch_size", "contrastive_max_voxels", "max_epochs")
         positive += ("iterations_per_epoch", "val_interval")
         for name in positive:

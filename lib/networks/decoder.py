@@ -32,7 +32,16 @@ class VNetDecoder(nn.Module):
         for (c_in, c_out), convs in zip(zip(coarse_to_fine[:-1], coarse_to_fine[1:]), VNET_DECODER_CONVS):
             self.up.append(
                 Convolution(
-                    3, c_in, c_out, strides=2, kernel_size=2, padding=0, output_padding=0, act="RELU", norm=norm, is_transposed=True
+                    3,
+                    c_in,
+                    c_out,
+                    strides=2,
+                    kernel_size=2,
+                    padding=0,
+                    output_padding=0,
+                    act="RELU",
+                    norm=norm,
+                    is_transposed=True,
                 )
             )
             self.stages.append(ResidualUnit(3, c_out, c_out, subunits=convs, act="RELU", norm=norm))

@@ -1,3 +1,3 @@
-from .mean_uncertainty import MeanUncertaintyScoring, SCORE_KEY, SCORE_TS_KEY
+from .mean_uncertainty import SCORE_KEY, SCORE_TS_KEY, MeanUncertaintyScoring
 
 __all__ = ["MeanUncertaintyScoring", "SCORE_KEY", "SCORE_TS_KEY"]

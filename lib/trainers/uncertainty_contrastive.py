@@ -7,7 +7,6 @@ from typing import Any
 
 import torch
 from monai.data import DataLoader, Dataset
-from torch.utils.data import RandomSampler
 from monai.inferers import Inferer, SlidingWindowInferer
 from monai.transforms import (
     AsDiscreted,
@@ -19,6 +18,7 @@ from monai.transforms import (
 )
 from monailabel.interfaces.datastore import Datastore
 from monailabel.tasks.train.basic_train import BasicTrainTask, Context
+from torch.utils.data import RandomSampler
 
 from ..config import AppConfig
 from ..losses import UncertaintyContrastiveLoss

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from scipy.ndimage import gaussian_filter, map_coordinates
+from scipy.ndimage import gaussian_filter
 from tqdm import tqdm
 
 logger = logging.getLogger(__name__)

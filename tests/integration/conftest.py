@@ -50,7 +50,9 @@ def _copy_app(target: Path) -> Path:
     shutil.copytree(
         ROOT,
         target,
-        ignore=shutil.ignore_patterns(".venv", ".git", "model", "data", "*_groundtruth", "__pycache__", ".pytest_cache"),
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "model", "data", "*_groundtruth", "__pycache__", ".pytest_cache"
+        ),
     )
     (target / "model").mkdir()
     return target

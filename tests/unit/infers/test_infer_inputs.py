@@ -1,4 +1,4 @@
-"""Inference on the inputs a user has: NIfTI in any orientation, a folder holding a DICOM series; never random weights."""
+"""Inference on what users have: NIfTI in any orientation, a folder holding a DICOM series; never random weights."""
 
 from __future__ import annotations
 
