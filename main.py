@@ -52,7 +52,8 @@ class UncertaintyContrastiveApp(MONAILabelApp):
             name="Uncertainty-contrastive active learning",
             description="Semi-supervised 3D segmentation that tells annotators which study to label next",
             version="0.1.0",
-            labels=self.app_config.labels,
+            # A list ordered by label value, as MONAI Label aggregates it from the models when an app passes none.
+            labels=self.app_config.label_names,
         )
 
     def init_infers(self) -> dict[str, InferTask]:

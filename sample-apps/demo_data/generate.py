@@ -57,7 +57,7 @@ def make_study(rng: np.random.Generator, shape: tuple[int, int, int]) -> tuple[n
     label = organ.astype(np.uint8)
     for _ in range(rng.integers(1, 3)):
         offset = rng.uniform(-0.45, 0.45, 3) * organ_radii
-        lesion_radii = organ_radii * rng.uniform(0.22, 0.38, 3)
+        lesion_radii = organ_radii * rng.uniform(0.28, 0.42, 3)
         lesion = _deformed_ellipsoid(grid, organ_center + offset, lesion_radii, warp * 0.4) & organ
         label[lesion] = LABELS["lesion"]
 
@@ -69,7 +69,7 @@ def make_study(rng: np.random.Generator, shape: tuple[int, int, int]) -> tuple[n
     image[body] = -90.0 + rng.normal(0, 10)  # fat / soft tissue
     organ_hu = rng.uniform(50, 80)
     image[label == LABELS["organ"]] = organ_hu
-    image[label == LABELS["lesion"]] = organ_hu + rng.choice([-1, 1]) * rng.uniform(35, 60)
+    image[label == LABELS["lesion"]] = organ_hu + rng.choice([-1, 1]) * rng.uniform(60, 100)
     image[bone] = rng.uniform(350, 600)
     image = gaussian_filter(image, sigma=0.7)
     bias = 1.0 + _smooth_field(rng, shape, sigma=12.0, amplitude=0.15)

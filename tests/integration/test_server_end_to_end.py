@@ -60,6 +60,7 @@ def _current_scores(server, timeout: float = 30.0) -> dict[str, float]:
 def test_info_lists_the_apps_models_trainer_scoring_and_strategies(client) -> None:
     info = client.info()
     assert set(info["models"]) == {"uncertainty_contrastive", "uncertainty_region"}
+    assert info["labels"] == ["organ", "lesion"]
     assert info["models"]["uncertainty_contrastive"]["type"] == "segmentation"
     assert info["models"]["uncertainty_contrastive"]["labels"] == {"organ": 1, "lesion": 2}
     assert info["models"]["uncertainty_region"]["labels"] == {"uncertain": 1}
@@ -74,6 +75,15 @@ def test_infer_without_a_trained_model_is_refused_with_a_clear_message(server, c
     with pytest.raises(MONAILabelClientException) as error:
         client.infer(MODEL, "study_002", {})
     assert "409" in error.value.msg and "No trained model yet" in error.value.msg
+
+
+def test_scoring_without_a_trained_model_is_refused_with_a_clear_message(server) -> None:
+    if (server.app_dir / "model" / f"{MODEL}.pt").exists():
+        pytest.fail("this test must run before training")
+    rest.wait_until_idle(server.url, "scoring")
+    response = requests.post(f"{server.url}/scoring/mean_uncertainty", params={"run_sync": "true"}, timeout=60)
+    assert response.status_code == 409
+    assert "No trained model yet" in response.json()["detail"]
 
 
 def test_uploaded_labels_count_as_completed(server, client, trained) -> None:
