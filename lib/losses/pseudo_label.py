@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-import torch.nn.functional as F
+from .targeted_verification import masked_cross_entropy
 
 __all__ = ["PseudoLabelLoss", "fuse_pseudo_labels", "reliable_mask"]
 
@@ -45,23 +45,11 @@ def fuse_pseudo_labels(
 
 
 class PseudoLabelLoss(nn.Module):
-    """Class-balanced cross-entropy of a subnet's logits against detached pseudo-labels over the reliable voxels:
-    the mean over the classes present of each class's mean voxel cross-entropy.
+    """Cross-entropy of a subnet's logits against detached pseudo-labels over the reliable voxels.
 
-    The lowest-entropy voxels of a patch are mostly background; a plain voxel mean would then teach "background"
-    ever harder and shrink the foreground (we measured validation Dice falling once the term's ramp-up completed).
     Unlike the public reference code, it is computed on the live logits (not on detached probabilities), so it
     trains the subnet.
     """
 
     def forward(self, logits: torch.Tensor, pseudo_label: torch.Tensor, reliable: torch.Tensor) -> torch.Tensor:
-        voxel_ce = F.cross_entropy(logits, pseudo_label.detach().long(), reduction="none")
-        classes = pseudo_label.detach()[reliable]
-        per_voxel = voxel_ce[reliable.detach()]
-        num_classes = logits.shape[1]
-        sums = torch.zeros(num_classes, dtype=voxel_ce.dtype, device=voxel_ce.device).index_add(0, classes, per_voxel)
-        counts = torch.bincount(classes, minlength=num_classes)
-        present = counts > 0
-        if not bool(present.any()):
-            return logits.sum() * 0.0  # no reliable voxel: a zero that keeps the graph
-        return (sums[present] / counts[present]).mean()
+        return masked_cross_entropy(logits, pseudo_label.detach(), reliable.detach())
