@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import sys
+import tempfile
 from pathlib import Path
 
 from monailabel.client import MONAILabelClient
@@ -61,7 +62,9 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
 
-    client = MONAILabelClient(args.server)
+    # A download folder of its own: the client names results after the server's temporary files, so sharing /tmp
+    # with a server on the same machine lets the server's clean-up delete what the client just saved.
+    client = MONAILabelClient(args.server, tmpdir=tempfile.mkdtemp(prefix="al_client_"))
     for round_index in tqdm(range(args.rounds), desc="active learning", unit="round"):
         outcome = active_learning_round(client, args.groundtruth, args.strategy, {"max_epochs": args.max_epochs})
         print(json.dumps({"round": round_index + 1, **outcome}))

@@ -23,8 +23,10 @@ rest = importlib.import_module("rest")
 
 
 @pytest.fixture(scope="module")
-def client(server) -> MONAILabelClient:
-    return MONAILabelClient(server.url)
+def client(server, tmp_path_factory) -> MONAILabelClient:
+    # A download folder of its own: MONAILabelClient saves a result under the server's temporary file name, and with
+    # both in /tmp the server's clean-up of its copy can delete the client's.
+    return MONAILabelClient(server.url, tmpdir=str(tmp_path_factory.mktemp("client")))
 
 
 @pytest.fixture(scope="module")
