@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 from monai.data import DataLoader, Dataset
+from monai.handlers import ValidationHandler
 from monai.inferers import Inferer, SlidingWindowInferer
 from monai.transforms import (
     AsDiscreted,
@@ -171,6 +172,15 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
 
     def train_iteration_update(self, context: Context) -> SemiSupervisedIteration:
         return SemiSupervisedIteration(self.unlabeled_data_loader(context))
+
+    def train_handlers(self, context: Context) -> list:
+        """MONAI Label's handlers, plus a validation after the last epoch when ``val_interval`` does not divide
+        ``max_epochs``: the best model is saved (and published) only by a validation, so a short run would
+        otherwise end DONE with no model at all."""
+        handlers = super().train_handlers(context)
+        if context.evaluator and context.max_epochs % self._val_interval:
+            handlers.append(ValidationHandler(context.max_epochs, validator=context.evaluator, epoch_level=True))
+        return handlers
 
     def train_post_transforms(self, context: Context) -> list:
         n = self.app_config.num_classes

@@ -25,7 +25,8 @@ SERVER_CONF = {
     "labeled_batch_size": "1",
     "unlabeled_batch_size": "1",
     "sw_batch_size": "4",
-    "val_interval": "1",
+    # Larger than the tests' two epochs: the trainer must still validate after the last epoch and publish a model.
+    "val_interval": "5",
 }
 STARTUP_TIMEOUT = 180.0
 
@@ -63,7 +64,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("server")
     app_dir = _copy_app(root / "app")
     studies = root / "data"
-    demo_generator().generate(studies, num=5, labeled=0, seed=11, shape=(32, 32, 24))
+    demo_generator().generate(studies, num=6, labeled=0, seed=11, shape=(32, 32, 24))
     port = _free_port()
     venv_bin = Path(sys.executable).parent
     env = {

@@ -16,7 +16,7 @@ from monailabel.client.client import MONAILabelClientException
 from tests.helpers import ROOT
 
 MODEL = "uncertainty_contrastive"
-LABELED = ("study_000", "study_001")
+LABELED = ("study_000", "study_001", "study_002")  # two to train on, one held out for validation
 
 sys.path.insert(0, str(ROOT / "sample-apps" / "active_learning_client"))
 rest = importlib.import_module("rest")
@@ -31,7 +31,7 @@ def client(server, tmp_path_factory) -> MONAILabelClient:
 
 @pytest.fixture(scope="module")
 def trained(server, client) -> dict:
-    """Two uploaded labels and one finished two-epoch training run."""
+    """Three uploaded labels and one finished two-epoch training run."""
     for image_id in LABELED:
         client.save_label(image_id, str(server.groundtruth / f"{image_id}.nii.gz"), tag="final")
     return rest.train(client, MODEL, {"max_epochs": 2})
@@ -75,7 +75,7 @@ def test_infer_without_a_trained_model_is_refused_with_a_clear_message(server, c
     if (server.app_dir / "model" / f"{MODEL}.pt").exists():
         pytest.fail("this test must run before training")
     with pytest.raises(MONAILabelClientException) as error:
-        client.infer(MODEL, "study_002", {})
+        client.infer(MODEL, "study_005", {})
     assert "409" in error.value.msg and "No trained model yet" in error.value.msg
 
 
@@ -90,7 +90,7 @@ def test_scoring_without_a_trained_model_is_refused_with_a_clear_message(server)
 
 def test_uploaded_labels_count_as_completed(server, client, trained) -> None:
     datastore = client.info()["datastore"]
-    assert datastore["completed"] == len(LABELED) and datastore["total"] == 5
+    assert datastore["completed"] == len(LABELED) and datastore["total"] == 6
 
 
 def test_training_runs_to_completion_and_publishes_a_checkpoint(server, trained) -> None:
@@ -99,6 +99,7 @@ def test_training_runs_to_completion_and_publishes_a_checkpoint(server, trained)
     stats = requests.get(f"{server.url}/info/", timeout=30).json()["train_stats"][MODEL]
     assert stats["total_epochs"] == 2 and stats["epoch"] == 2
     assert 0.0 <= stats["best_metric"] <= 1.0
+    assert stats["eval"]["best_metric_epoch"] == 2  # validated after the last epoch although val_interval is 5
 
 
 def test_scoring_stores_a_current_score_for_every_unlabeled_study(server, trained) -> None:
