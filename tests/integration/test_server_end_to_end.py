@@ -139,3 +139,10 @@ def test_uncertainty_region_returns_a_binary_mask_whose_size_follows_the_thresho
     assert params["label_voxels"]["uncertain"] == int(mask.sum())
     _, stricter = client.infer("uncertainty_region", "study_003", {"uncertainty_threshold": 0.9})
     assert stricter["label_voxels"]["uncertain"] <= params["label_voxels"]["uncertain"]
+
+
+def test_a_second_training_run_fine_tunes_the_previous_model(server, client, trained) -> None:
+    restored = f"Restored all variables from {server.app_dir / 'model' / 'train_01' / 'model.pt'}"
+    assert restored not in server.log.read_text()  # the first run started from scratch
+    rest.train(client, MODEL, {"max_epochs": 1})
+    assert restored in server.log.read_text()  # the training subprocess logs through the server's output
