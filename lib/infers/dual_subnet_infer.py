@@ -8,13 +8,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import HTTPException
-from monai.inferers import Inferer, SlidingWindowInferer
+from monai.inferers import Inferer
 from monailabel.interfaces.tasks.infer_v2 import InferType
 from monailabel.tasks.infer.basic_infer import BasicInferTask
 from monailabel.transform.writer import Writer
 from torch import nn
 
 from ..config import AppConfig
+from ..sliding_window import sliding_window_inferer
 from ..transforms import preprocessing
 
 __all__ = ["DualSubnetInfer", "NoTrainedModelError"]
@@ -69,13 +70,8 @@ class DualSubnetInfer(BasicInferTask):
         return preprocessing(self.app_config, label=False)
 
     def inferer(self, data: dict[str, Any] | None = None) -> Inferer:
-        """Always a sliding window: it also pads studies smaller than a patch to the size the networks need."""
-        return SlidingWindowInferer(
-            roi_size=self.app_config.patch_size,
-            sw_batch_size=self.app_config.sw_batch_size,
-            overlap=self.app_config.sw_overlap,
-            mode="gaussian",
-        )
+        """Always a sliding window, even for a study smaller than one window (MONAI Label's default would not)."""
+        return sliding_window_inferer(self.app_config)
 
     def inverse_transforms(self, data: dict[str, Any] | None = None) -> list:
         """Invert every invertible pre-transform (orientation, spacing) on the class probabilities, so that the label

@@ -1,7 +1,15 @@
 from .decoder import VNetDecoder
-from .dual_subnet import DualSubnetSegmenter, SubnetOutput
+from .dual_subnet import DualSubnetSegmenter, SubnetOutput, averaged_softmax
 from .resnet_encoder import ResNetEncoder
 from .subnet import EncoderDecoder
 from .vnet_encoder import VNetEncoder
 
-__all__ = ["DualSubnetSegmenter", "EncoderDecoder", "ResNetEncoder", "SubnetOutput", "VNetDecoder", "VNetEncoder"]
+__all__ = [
+    "DualSubnetSegmenter",
+    "EncoderDecoder",
+    "ResNetEncoder",
+    "SubnetOutput",
+    "VNetDecoder",
+    "VNetEncoder",
+    "averaged_softmax",
+]

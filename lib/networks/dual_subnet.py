@@ -9,10 +9,15 @@ from .resnet_encoder import ResNetEncoder
 from .subnet import EncoderDecoder, SubnetOutput
 from .vnet_encoder import VNetEncoder
 
-__all__ = ["DualSubnetSegmenter", "SubnetOutput", "DOWNSAMPLING_FACTOR"]
+__all__ = ["DualSubnetSegmenter", "SubnetOutput", "DOWNSAMPLING_FACTOR", "averaged_softmax"]
 
 # Four stride-2 levels: every spatial size the networks see must be a multiple of 16.
 DOWNSAMPLING_FACTOR = 16
+
+
+def averaged_softmax(out_a: SubnetOutput, out_b: SubnetOutput) -> torch.Tensor:
+    """The pair's prediction: the mean of the two subnets' class probabilities."""
+    return (out_a.logits.softmax(dim=1) + out_b.logits.softmax(dim=1)) / 2
 
 
 class DualSubnetSegmenter(nn.Module):
@@ -46,4 +51,4 @@ class DualSubnetSegmenter(nn.Module):
         out_a, out_b = self.vnet(x), self.resnet(x)
         if return_subnets:
             return out_a, out_b
-        return (out_a.logits.softmax(dim=1) + out_b.logits.softmax(dim=1)) / 2
+        return averaged_softmax(out_a, out_b)

@@ -10,6 +10,8 @@ import torch
 from monai.engines import SupervisedTrainer
 from monai.utils import CommonKeys as Keys
 
+from ..networks import averaged_softmax
+
 __all__ = ["SemiSupervisedIteration"]
 
 
@@ -50,7 +52,7 @@ class SemiSupervisedIteration:
 
         n = images.shape[0]
         with torch.no_grad():
-            pred = (out_a.logits[:n].softmax(1) + out_b.logits[:n].softmax(1)) / 2
+            pred = averaged_softmax(out_a, out_b)[:n]
         output = {Keys.IMAGE: images, Keys.LABEL: labels, Keys.PRED: pred}
         output.update({name: value.detach() for name, value in terms.items()})
         return output

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from monai.data import DataLoader, Dataset
 from monai.handlers import ValidationHandler
-from monai.inferers import Inferer, SlidingWindowInferer
+from monai.inferers import Inferer
 from monai.transforms import (
     AsDiscreted,
     RandCropByLabelClassesd,
@@ -24,6 +24,7 @@ from torch.utils.data import RandomSampler
 from ..config import AppConfig
 from ..losses import UncertaintyContrastiveLoss
 from ..networks import DualSubnetSegmenter
+from ..sliding_window import sliding_window_inferer
 from ..transforms import preprocessing
 from .semi_supervised_iteration import SemiSupervisedIteration
 
@@ -187,7 +188,4 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
         return [AsDiscreted(keys=("pred", "label"), argmax=(True, False), to_onehot=(n, n))]
 
     def val_inferer(self, context: Context) -> Inferer:
-        c = self.app_config
-        return SlidingWindowInferer(
-            roi_size=c.patch_size, sw_batch_size=c.sw_batch_size, overlap=c.sw_overlap, mode="gaussian"
-        )
+        return sliding_window_inferer(self.app_config)
