@@ -1,0 +1,129 @@
+"""A real ``monailabel start_server`` subprocess on a free loopback port: for integration tests and benchmarks.
+
+One place knows how to start, wait for, kill and restart the server, so crash tests, PACS tests and the
+active-learning benchmark all run it the way a user does.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tests.helpers import ROOT
+
+__all__ = ["ServerProcess", "copy_app", "free_port"]
+
+STARTUP_TIMEOUT = 180.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def copy_app(target: Path) -> Path:
+    """The app as a user checks it out, without weights, data or the venv: each server starts untrained."""
+    shutil.copytree(
+        ROOT,
+        target,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "model", "data", "*_groundtruth", "__pycache__", ".pytest_cache", "results"
+        ),
+    )
+    (target / "model").mkdir()
+    return target
+
+
+class ServerProcess:
+    """``monailabel start_server --host 127.0.0.1`` for ``app_dir`` on ``studies`` (a folder or a DICOMweb URL).
+
+    The server and the training/scoring subprocesses it starts share one process group, so ``stop`` and ``kill``
+    end all of them. ``start`` may be called again after either: the same port, app and studies (a restart).
+    """
+
+    def __init__(
+        self,
+        app_dir: Path,
+        studies: Path | str,
+        conf: dict[str, str],
+        log: Path,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.app_dir = Path(app_dir)
+        self.studies = studies
+        self.conf = conf
+        self.log = Path(log)
+        self.extra_env = env or {}
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = STARTUP_TIMEOUT) -> ServerProcess:
+        venv_bin = Path(sys.executable).parent
+        # The `monailabel` launcher calls `python` from PATH; tasks run in subprocesses that import the app.
+        env = {
+            **os.environ,
+            "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONPATH": str(self.app_dir),
+            **self.extra_env,
+        }
+        # The launcher splits its arguments on spaces: values must not contain any.
+        conf = [arg for key, value in self.conf.items() for arg in ("--conf", key, value)]
+        command = [str(venv_bin / "monailabel"), "start_server", "--app", str(self.app_dir)]
+        command += ["--studies", str(self.studies), "--host", "127.0.0.1", "--port", str(self.port), *conf]
+        with open(self.log, "ab") as log_file:
+            self.process = subprocess.Popen(
+                command, stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if requests.get(f"{self.url}/info/", timeout=5).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"server did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+            time.sleep(1.0)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL the whole group, as a power cut or the OOM killer would: no clean-up runs."""
+        self._signal(signal.SIGKILL, wait=30)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL what is left after 30 s."""
+        if not self._signal(signal.SIGTERM, wait=30):
+            self.kill()
+
+    def _signal(self, sig: int, wait: float) -> bool:
+        if self.process is None:
+            return True
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            return True
+        try:
+            self.process.wait(timeout=wait)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
