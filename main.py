@@ -16,12 +16,14 @@ from monailabel.interfaces.tasks.infer_v2 import InferTask
 from monailabel.interfaces.tasks.scoring import ScoringMethod
 from monailabel.interfaces.tasks.strategy import Strategy
 from monailabel.interfaces.tasks.train import TrainTask
+from monailabel.tasks.activelearning.epistemic import Epistemic
 from monailabel.tasks.activelearning.first import First
 from monailabel.tasks.activelearning.random import Random
+from monailabel.tasks.scoring.epistemic_v2 import EpistemicScoring
 
 from lib.activelearning import MostUncertain
 from lib.config import load_config
-from lib.infers import UncertaintyContrastiveInfer, UncertaintyRegionInfer
+from lib.infers import McDropoutInfer, UncertaintyContrastiveInfer, UncertaintyRegionInfer
 from lib.networks import DualSubnetSegmenter
 from lib.scoring import MeanUncertaintyScoring
 from lib.trainers import UncertaintyContrastiveTrain
@@ -43,7 +45,10 @@ class UncertaintyContrastiveApp(MONAILabelApp):
             os.path.join(self.model_dir, f"{MODEL_NAME}.pt"),
         ]
         self.network = DualSubnetSegmenter(
-            in_channels=1, num_classes=self.app_config.num_classes, width=self.app_config.width
+            in_channels=1,
+            num_classes=self.app_config.num_classes,
+            width=self.app_config.width,
+            dropout=self.app_config.dropout,
         )
         super().__init__(
             app_dir=app_dir,
@@ -83,9 +88,23 @@ class UncertaintyContrastiveApp(MONAILabelApp):
         }
 
     def init_strategies(self) -> dict[str, Strategy]:
-        return {"uncertainty": MostUncertain(self._infers[MODEL_NAME]), "random": Random(), "first": First()}
+        strategies = {"uncertainty": MostUncertain(self._infers[MODEL_NAME]), "random": Random(), "first": First()}
+        if self.app_config.dropout > 0:
+            strategies["epistemic"] = Epistemic()
+        return strategies
 
     def init_scoring_methods(self) -> dict[str, ScoringMethod]:
-        return {
+        methods: dict[str, ScoringMethod] = {
             "mean_uncertainty": MeanUncertaintyScoring(self._infers[MODEL_NAME], score_all=self.app_config.score_all)
         }
+        if self.app_config.dropout > 0:
+            # MONAI Label's own Monte-Carlo dropout scoring, with its default number of samples, for comparison.
+            mc_dropout = McDropoutInfer(
+                path=self.model_paths,
+                network=self.network,
+                config=self.app_config,
+                labels=self.app_config.labels,
+                description="One Monte-Carlo dropout pass (for epistemic scoring)",
+            )
+            methods["epistemic"] = EpistemicScoring(mc_dropout)
+        return methods

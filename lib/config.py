@@ -29,6 +29,7 @@ class AppConfig:
     ct_window_min: float
     ct_window_max: float
     width: int
+    dropout: float
     patch_size: list[int]
     labeled_batch_size: int
     unlabeled_batch_size: int
@@ -78,6 +79,8 @@ class AppConfig:
         for name in ("tv_threshold", "uncertainty_threshold"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if not 0.0 <= self.sw_overlap < 1.0:
             raise ValueError(f"sw_overlap must be in [0, 1), got {self.sw_overlap}")
         if not 0.0 <= self.val_split < 1.0:

@@ -1,5 +1,12 @@
 from .dual_subnet_infer import DualSubnetInfer, NoTrainedModelError
+from .mc_dropout import McDropoutInfer
 from .uncertainty_contrastive import UncertaintyContrastiveInfer
 from .uncertainty_region import UncertaintyRegionInfer
 
-__all__ = ["DualSubnetInfer", "NoTrainedModelError", "UncertaintyContrastiveInfer", "UncertaintyRegionInfer"]
+__all__ = [
+    "DualSubnetInfer",
+    "McDropoutInfer",
+    "NoTrainedModelError",
+    "UncertaintyContrastiveInfer",
+    "UncertaintyRegionInfer",
+]

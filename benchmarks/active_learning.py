@@ -1,0 +1,190 @@
+"""The active-learning loop through the real server's REST API, with the ground truth as the annotator.
+
+Per strategy and seed: a fresh copy of the app and a pool of unlabeled studies; ``start`` of them labeled at random,
+then ``rounds`` times {train (fine-tuning the previous model, as the app does), score, ask the strategy for the next
+study, upload its ground-truth label}. After each training run the published model is evaluated on a test split the
+server never sees. Strategies: ``uncertainty`` (the app's ``mean_uncertainty`` scoring), ``random``, and MONAI
+Label's own Monte-Carlo dropout ``epistemic`` scoring and strategy (all three with the same network, dropout on).
+
+MONAI Label's automatic re-scoring is switched off (``MONAI_LABEL_AUTO_UPDATE_SCORING=false``) so that each loop runs
+only its own scorer; the correlation of each pool study's stored ``mean_uncertainty`` with its actual error under the
+same model is recorded for the ``uncertainty`` loop.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import requests
+import torch
+from monailabel.client import MONAILabelClient
+from scipy.stats import spearmanr
+from tqdm import tqdm
+
+from lib.config import load_config
+from lib.networks import DualSubnetSegmenter
+from tests.server_process import ServerProcess, copy_app
+
+from .common import ROOT, benchmark_parser, device, items, prepare, write_json
+from .evaluation import evaluate
+from .plots import learning_curve_plot
+
+sys.path.insert(0, str(ROOT / "sample-apps" / "active_learning_client"))
+rest = importlib.import_module("rest")
+
+DESCRIPTION = "active-learning loop over REST: uncertainty vs random vs MONAI Label's epistemic, Dice per label count"
+
+MODEL = "uncertainty_contrastive"
+STRATEGIES = {  # strategy -> (scoring method it needs, the score key, the key of the model timestamp it was made with)
+    "uncertainty": ("mean_uncertainty", "mean_uncertainty", "mean_uncertainty_ts"),
+    "random": (None, None, None),
+    "epistemic": ("epistemic", "epistemic_entropy", "epistemic_ts"),
+}
+FULL = dict(pool=16, test=8, start=2, rounds=4, seeds=(0, 1), max_epochs=4, iterations_per_epoch=20)
+QUICK = dict(pool=4, test=1, start=1, rounds=1, seeds=(0,), max_epochs=1, iterations_per_epoch=2)
+CONF = {
+    "width": "4",
+    "patch_size": "[32,32,32]",
+    "labeled_batch_size": "1",
+    "unlabeled_batch_size": "1",
+    "sw_batch_size": "4",
+    "dropout": "0.2",
+    "rampup_iterations": "40",
+}
+
+
+def _scores(url: str, ids: list[str], score_key: str, ts_key: str, model_path: Path, timeout: float = 120.0):
+    """The scores the server holds for ``ids`` once all were made with the current model (the scoring subprocess
+    writes the datastore file; the server sees it through its file watcher a moment later)."""
+    mtime = model_path.stat().st_mtime
+    deadline = time.monotonic() + timeout
+    while True:
+        objects = requests.get(f"{url}/datastore/", params={"output": "all"}, timeout=30).json()["objects"]
+        infos = {i: objects[i]["image"]["info"] for i in ids}
+        # Within a second: MONAI Label's epistemic scoring stores the model's mtime as an integer.
+        if all(abs(float(info.get(ts_key, -1)) - mtime) < 1.0 for info in infos.values()):
+            return {i: float(info[score_key]) for i, info in infos.items()}
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no current {score_key} after {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def _load_model(path: Path, config) -> torch.nn.Module:
+    network = DualSubnetSegmenter(1, config.num_classes, width=config.width, dropout=config.dropout)
+    network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return network.to(device())
+
+
+def _mean_dice(metrics: dict[str, list]) -> list[float]:
+    return np.nanmean(np.array(metrics["dice"], dtype=float), axis=1).tolist()
+
+
+def run_loop(strategy: str, seed: int, plan: dict, pairs: list[dict], work: Path, bar: tqdm) -> dict[str, Any]:
+    scoring, score_key, ts_key = STRATEGIES[strategy]
+    pool, test_items = pairs[: plan["pool"]], pairs[plan["pool"] : plan["pool"] + plan["test"]]
+    run_dir = work / f"{strategy}_seed{seed}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    app_dir, studies = copy_app(run_dir / "app"), run_dir / "data"
+    studies.mkdir(parents=True)
+    truth = {}
+    for pair in pool:
+        study = Path(pair["image"]).name[: -len(".nii.gz")]
+        shutil.copy(pair["image"], studies / Path(pair["image"]).name)
+        truth[study] = pair["label"]
+    conf = {**CONF, "iterations_per_epoch": str(plan["iterations_per_epoch"])}
+    config = load_config(conf)
+    server = ServerProcess(
+        app_dir, studies, conf, run_dir / "server.log", env={"MONAI_LABEL_AUTO_UPDATE_SCORING": "false"}
+    )
+    server.start()
+    client = MONAILabelClient(server.url, tmpdir=str(run_dir))
+    model_path = app_dir / "model" / f"{MODEL}.pt"
+    labeled = list(np.random.default_rng(seed).choice(sorted(truth), plan["start"], replace=False))
+    rounds = []
+    try:
+        for study in labeled:
+            client.save_label(study, truth[study], tag="final")
+        for round_index in range(plan["rounds"] + 1):
+            start = time.time()
+            rest.train(client, MODEL, {"max_epochs": plan["max_epochs"], "val_split": 0.0})
+            network = _load_model(model_path, config)
+            test_dice = _mean_dice(evaluate(network, config, test_items, device())["averaged"])
+            record = {
+                "labeled": len(labeled),
+                "test_dice": float(np.mean(test_dice)),
+                "train_seconds": time.time() - start,
+            }
+            if round_index < plan["rounds"]:
+                unlabeled = sorted(set(truth) - set(labeled))
+                if scoring:
+                    scoring_start = time.time()
+                    rest.run_scoring(server.url, scoring)
+                    scores = _scores(server.url, unlabeled, score_key, ts_key, model_path)
+                    record["scoring_seconds_per_study"] = (time.time() - scoring_start) / len(unlabeled)
+                    if strategy == "uncertainty":
+                        pool_items = [{"image": str(studies / f"{s}.nii.gz"), "label": truth[s]} for s in unlabeled]
+                        errors = 1.0 - np.array(_mean_dice(evaluate(network, config, pool_items, device())["averaged"]))
+                        record["spearman_score_vs_error"] = float(
+                            spearmanr([scores[s] for s in unlabeled], errors).statistic
+                        )
+                response = requests.post(f"{server.url}/activelearning/{strategy}", json={}, timeout=60)
+                response.raise_for_status()
+                choice = response.json()
+                if choice.get("strategy_fallback"):
+                    raise RuntimeError(f"{strategy} fell back to {choice['strategy_fallback']}: scores not current")
+                record["picked"] = choice["id"]
+                client.save_label(choice["id"], truth[choice["id"]], tag="final")
+                labeled.append(choice["id"])
+            rounds.append(record)
+            bar.update(1)
+    finally:
+        server.stop()
+    return {"strategy": strategy, "seed": seed, "rounds": rounds}
+
+
+def labels_to_reach(curve: dict[int, float], target: float) -> int | None:
+    """Fewest labeled studies at which a (mean) learning curve reaches ``target``."""
+    return next((count for count in sorted(curve) if curve[count] >= target - 1e-9), None)
+
+
+def main(argv: list[str]) -> int:
+    parser = benchmark_parser("active_learning", DESCRIPTION)
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES))
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    pairs = items(prepare("synthetic", plan["pool"] + plan["test"], args.data))
+    started, loops = time.time(), []
+    total = len(args.strategies) * len(plan["seeds"]) * (plan["rounds"] + 1)
+    with tqdm(total=total, desc="active learning", unit="round") as bar:
+        for seed in plan["seeds"]:
+            for strategy in args.strategies:
+                bar.set_postfix_str(f"{strategy} seed {seed}")
+                loops.append(run_loop(strategy, seed, plan, pairs, args.out / "runs", bar))
+    curves: dict[str, dict[int, list[float]]] = {}
+    for loop in loops:
+        for r in loop["rounds"]:
+            curves.setdefault(loop["strategy"], {}).setdefault(r["labeled"], []).append(r["test_dice"])
+    mean_curves = {s: {c: float(np.mean(v)) for c, v in by.items()} for s, by in curves.items()}
+    summary: dict[str, Any] = {"mean_test_dice": mean_curves}
+    if "random" in mean_curves:
+        final_random = mean_curves["random"][max(mean_curves["random"])]
+        summary["labels_to_reach_random_final"] = {s: labels_to_reach(c, final_random) for s, c in mean_curves.items()}
+    correlations = [
+        r["spearman_score_vs_error"] for lp in loops for r in lp["rounds"] if "spearman_score_vs_error" in r
+    ]
+    if correlations:
+        summary["spearman_score_vs_error"] = {"mean": float(np.nanmean(correlations)), "values": correlations}
+    result = {"plan": plan, "conf": CONF, "seconds": time.time() - started, "summary": summary, "loops": loops}
+    write_json(args.out / "active_learning.json", result)
+    learning_curve_plot(curves, args.out / "active_learning.png", "Active learning on the synthetic set (REST loop)")
+    for strategy, curve in mean_curves.items():
+        print(f"{strategy:<12}" + "  ".join(f"{c} labeled: {d:.3f}" for c, d in sorted(curve.items())))
+    print({k: v for k, v in summary.items() if k != "mean_test_dice"})
+    print(f"wrote {args.out / 'active_learning.json'} and active_learning.png in {result['seconds']:.0f} s")
+    return 0

@@ -1,0 +1,138 @@
+"""The two benchmark study sets, written as a MONAI Label local datastore (``<out>/``) with the ground truth beside
+it (``<out>_groundtruth/``), and the app settings each needs.
+
+- ``synthetic``: the demo generator of ``sample-apps/demo_data`` (CT-like organ + lesions, see its docstring).
+- ``mni``: real anatomy. The ICBM 2009c symmetric T1 template and its grey- and white-matter probability maps, which
+  ship inside the ``nilearn`` package (never downloaded), brought to 3.5 mm, then per subject: a random affine
+  (rotation ±0.2 rad about each axis, scale ±10 %, shift ±3 voxels) and an elastic deformation (MONAI
+  ``Rand3DElasticd``, sigma 5–7 voxels, magnitude 60–120) applied to the T1 and both maps together, the tissue label
+  taken as the argmax of (other, grey, white) probabilities, then a multiplicative bias field (MONAI
+  ``RandBiasField``, degree 3, coefficients ±0.3), Gaussian noise (std 3 % of the T1's range), a random intensity
+  scale (±15 %) and a random left-right flip in the affine. Labels: grey matter 1, white matter 2.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import torch
+from monai.transforms import Compose, Rand3DElasticd, RandAffined, RandBiasField
+from scipy.ndimage import zoom
+from tqdm import tqdm
+
+__all__ = ["DATASETS", "StudySet", "make_mni", "make_synthetic"]
+
+ROOT = Path(__file__).resolve().parents[1]
+MNI_SPACING = 3.5
+MNI_SHAPE = (48, 64, 48)
+
+
+@dataclass(frozen=True)
+class StudySet:
+    """How to make a study set and the ``--conf`` settings the app needs for it."""
+
+    name: str
+    make: Callable[[Path, int, int], list[str]]
+    conf: dict[str, str] = field(default_factory=dict)
+    label_names: tuple[str, ...] = ()
+
+
+def _demo_generator():
+    path = ROOT / "sample-apps" / "demo_data" / "generate.py"
+    spec = importlib.util.spec_from_file_location("generate", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_synthetic(out: Path, num: int, seed: int) -> list[str]:
+    return _demo_generator().generate(out, num=num, labeled=0, seed=seed, shape=(48, 48, 32))
+
+
+def _mni_template() -> dict[str, np.ndarray]:
+    """T1 and tissue maps from the installed nilearn package, at ``MNI_SPACING`` mm, centre-cropped/padded."""
+    import nilearn
+
+    folder = Path(nilearn.__file__).parent / "datasets" / "data"
+    volumes = {}
+    for key in ("t1", "gm", "wm"):
+        img = nib.load(folder / f"mni_icbm152_{key}_tal_nlin_sym_09a_converted.nii.gz")
+        data = np.asarray(img.dataobj, dtype=np.float32) / 255.0
+        data = zoom(data, np.asarray(img.header.get_zooms()[:3]) / MNI_SPACING, order=1)
+        volumes[key] = _center_fit(data, MNI_SHAPE)
+    return volumes
+
+
+def _center_fit(volume: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    out = np.zeros(shape, dtype=volume.dtype)
+    src = [slice(max(0, (s - t) // 2), max(0, (s - t) // 2) + min(s, t)) for s, t in zip(volume.shape, shape)]
+    dst = [slice(max(0, (t - s) // 2), max(0, (t - s) // 2) + min(s, t)) for s, t in zip(volume.shape, shape)]
+    out[tuple(dst)] = volume[tuple(src)]
+    return out
+
+
+def make_mni(out: Path, num: int, seed: int) -> list[str]:
+    template = _mni_template()
+    keys = ("t1", "gm", "wm")
+    deform = Compose(
+        [
+            RandAffined(
+                keys=keys,
+                prob=1.0,
+                rotate_range=(0.2, 0.2, 0.2),
+                scale_range=(0.1, 0.1, 0.1),
+                translate_range=(3, 3, 3),
+                mode="bilinear",
+                padding_mode="zeros",
+            ),
+            Rand3DElasticd(
+                keys=keys,
+                prob=1.0,
+                sigma_range=(5, 7),
+                magnitude_range=(60, 120),
+                mode="bilinear",
+                padding_mode="zeros",
+            ),
+        ]
+    )
+    bias = RandBiasField(degree=3, coeff_range=(-0.3, 0.3), prob=1.0)
+    truth_dir = out.parent / f"{out.name}_groundtruth"
+    out.mkdir(parents=True, exist_ok=True)
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    ids = []
+    for i in tqdm(range(num), desc="MNI subjects", unit="subject"):
+        rng = np.random.default_rng([seed, i])
+        deform.set_random_state(seed=int(rng.integers(2**31)))
+        bias.set_random_state(seed=int(rng.integers(2**31)))
+        warped = deform({k: torch.as_tensor(template[k][None]) for k in keys})
+        t1, gm, wm = (np.asarray(warped[k][0]) for k in keys)
+        label = np.argmax(np.stack([np.clip(1.0 - gm - wm, 0.0, 1.0), gm, wm]), axis=0).astype(np.uint8)
+        image = np.asarray(bias(t1[None]))[0] * rng.uniform(0.85, 1.15)
+        image = image + rng.normal(0.0, 0.03, image.shape)
+        image = np.clip(image * 1000.0, 0, 32767).astype(np.int16)
+        affine = np.diag([MNI_SPACING * rng.choice([-1.0, 1.0]), MNI_SPACING, MNI_SPACING, 1.0])
+        study = f"subject_{i:03d}"
+        nib.save(nib.Nifti1Image(image, affine), str(out / f"{study}.nii.gz"))
+        nib.save(nib.Nifti1Image(label, affine), str(truth_dir / f"{study}.nii.gz"))
+        ids.append(study)
+    return ids
+
+
+DATASETS: dict[str, StudySet] = {
+    "synthetic": StudySet("synthetic", make_synthetic, {}, ("organ", "lesion")),
+    "mni": StudySet(
+        "mni",
+        make_mni,
+        {
+            "labels": '{"gray_matter":1,"white_matter":2}',
+            "intensity": "mri",
+            "spacing": f"[{MNI_SPACING},{MNI_SPACING},{MNI_SPACING}]",
+        },
+        ("gray_matter", "white_matter"),
+    ),
+}

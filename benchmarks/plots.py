@@ -1,0 +1,83 @@
+"""Matplotlib figures of the benchmark results (PNG, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+__all__ = ["accuracy_plot", "learning_curve_plot"]
+
+# Which (recipe, predictor) pairs to draw, and their legend names, in order.
+BARS = [
+    ("supervised", "vnet", "supervised, V-Net alone"),
+    ("supervised", "resnet", "supervised, ResNet alone"),
+    ("supervised", "averaged", "supervised, pair averaged"),
+    ("unet", "single", "MONAI UNet (stock recipe)"),
+    ("no_verification", "averaged", "semi, no targeted verification"),
+    ("no_pseudo_label", "averaged", "semi, no pseudo-label loss"),
+    ("no_contrastive", "averaged", "semi, no contrastive term"),
+    ("full", "averaged", "semi-supervised (full)"),
+]
+
+
+def accuracy_plot(summary: list[dict[str, Any]], label_names: dict[str, tuple[str, ...]], path: Path) -> None:
+    """One panel per study set: Dice (mean over labels) per recipe, grouped by labeled fraction, ± std over seeds."""
+    datasets = sorted({r["dataset"] for r in summary})
+    fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 4.5), squeeze=False)
+    rows = {(r["dataset"], r["fraction"], r["recipe"], r["predictor"]): r for r in summary}
+    for ax, dataset in zip(axes[0], datasets):
+        fractions = sorted({r["fraction"] for r in summary if r["dataset"] == dataset})
+        width = 0.8 / len(BARS)
+        for b, (recipe, predictor, name) in enumerate(BARS):
+            means = [
+                rows.get((dataset, f, recipe, predictor), {}).get("dice", {}).get("mean_all_labels", np.nan)
+                for f in fractions
+            ]
+            stds = [
+                rows.get((dataset, f, recipe, predictor), {}).get("dice", {}).get("std_all_labels", 0.0)
+                for f in fractions
+            ]
+            ax.bar(
+                np.arange(len(fractions)) + (b - len(BARS) / 2 + 0.5) * width,
+                means,
+                width,
+                yerr=stds,
+                capsize=2,
+                label=name,
+            )
+        ax.set_xticks(np.arange(len(fractions)), [f"{f:.0%} labeled" for f in fractions])
+        ax.set_ylabel(f"test Dice, mean of {', '.join(label_names[dataset])}")
+        ax.set_title(dataset)
+        ax.set_ylim(0, 1)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def learning_curve_plot(curves: dict[str, dict[int, list[float]]], path: Path, title: str) -> None:
+    """Test Dice against the number of labeled studies, one line per strategy, mean over seeds with a min–max band."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for strategy, by_count in sorted(curves.items()):
+        counts = sorted(by_count)
+        values = [np.asarray(by_count[c], dtype=float) for c in counts]
+        mean = np.array([v.mean() for v in values])
+        ax.plot(counts, mean, marker="o", label=f"{strategy} ({len(values[0])} seeds)")
+        ax.fill_between(counts, [v.min() for v in values], [v.max() for v in values], alpha=0.2)
+    ax.set_xlabel("labeled studies")
+    ax.set_ylabel("test Dice (mean over labels)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
