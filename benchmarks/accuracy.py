@@ -74,7 +74,7 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "mean": np.nanmean(means, 0).tolist(),
                 "std": np.nanstd(means, 0).tolist(),
                 "mean_all_labels": float(np.nanmean(means)),
-                "std_all_labels": float(np.nanstd(means.mean(1))),
+                "std_all_labels": float(np.nanstd(np.nanmean(means, 1))),
             }
         rows.append(row)
     return rows
@@ -132,21 +132,25 @@ def main(argv: list[str]) -> int:
     summary = summarise(runs)
     result = {"plan": plan, "conf": CONF, "seconds": time.time() - started, "summary": summary, "runs": runs}
     write_json(args.out / "accuracy.json", result)
-    accuracy_plot(summary, {d: DATASETS[d].label_names for d in args.datasets}, args.out / "accuracy.png")
-    print_table(summary)
+    label_names = {d: DATASETS[d].label_names for d in args.datasets}
+    accuracy_plot(summary, label_names, args.out / "accuracy.png")
+    print_table(summary, label_names)
     print(f"wrote {args.out / 'accuracy.json'} and accuracy.png in {result['seconds']:.0f} s")
     return 0
 
 
-def print_table(summary: list[dict[str, Any]]) -> None:
-    print(f"{'set':<10}{'labels':>7}  {'recipe':<16}{'predictor':<10}{'Dice':>14}{'HD95 mm':>16}{'ASD mm':>14}")
+def print_table(summary: list[dict[str, Any]], label_names: dict[str, tuple[str, ...]]) -> None:
+    """The summary as a Markdown table (what the README shows): Dice per label, then HD95 and ASD over labels."""
+    print("| set | labeled | recipe | predictor | Dice per label (mean ± std over seeds) | HD95 mm | ASD mm |")
+    print("|---|---|---|---|---|---|---|")
     for r in sorted(summary, key=lambda r: (r["dataset"], r["fraction"], r["recipe"], r["predictor"])):
         d, h, a = r["dice"], r["hd95"], r["asd"]
-        print(
-            f"{r['dataset']:<10}{r['fraction']:>7.0%}  {r['recipe']:<16}{r['predictor']:<10}"
-            f"{d['mean_all_labels']:>8.3f}±{d['std_all_labels']:.3f}{h['mean_all_labels']:>10.2f}±{h['std_all_labels']:.2f}"
-            f"{a['mean_all_labels']:>8.2f}±{a['std_all_labels']:.2f}"
+        per_label = ", ".join(
+            f"{name} {m:.3f} ± {s:.3f}" for name, m, s in zip(label_names[r["dataset"]], d["mean"], d["std"])
         )
+        distances = " | ".join(f"{m['mean_all_labels']:.1f} ± {m['std_all_labels']:.1f}" for m in (h, a))
+        run = f"{r['dataset']} | {r['fraction']:.0%} | {r['recipe']} | {r['predictor']}"
+        print(f"| {run} | {per_label} | {distances} |")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ BARS = [
 def accuracy_plot(summary: list[dict[str, Any]], label_names: dict[str, tuple[str, ...]], path: Path) -> None:
     """One panel per study set: Dice (mean over labels) per recipe, grouped by labeled fraction, ± std over seeds."""
     datasets = sorted({r["dataset"] for r in summary})
-    fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 5.2), squeeze=False)
     rows = {(r["dataset"], r["fraction"], r["recipe"], r["predictor"]): r for r in summary}
     for ax, dataset in zip(axes[0], datasets):
         fractions = sorted({r["fraction"] for r in summary if r["dataset"] == dataset})
@@ -56,8 +56,9 @@ def accuracy_plot(summary: list[dict[str, Any]], label_names: dict[str, tuple[st
         ax.set_title(dataset)
         ax.set_ylim(0, 1)
         ax.grid(axis="y", alpha=0.3)
-    axes[0][-1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -1,0 +1,183 @@
+"""Speed and memory on this machine, each measured the way users meet it.
+
+1. **Scoring, per volume**: the app's ``mean_uncertainty`` against MONAI Label's own ``epistemic`` (Monte-Carlo
+   dropout, its default number of samples), both run as the server's scoring subprocess runs them (the app's own
+   task objects on a local datastore), on the same volumes with the same network (dropout on, so both apply).
+2. **``/infer`` end to end** through the real server: the client's wall time from request to result file, and MONAI
+   Label's own split of it (pre / infer / invert / post / write), for the default output (``.nii.gz``) and for the
+   one OHIF asks for (uncompressed ``.nrrd``, ``uint8``).
+3. **Training**: seconds per iteration and peak resident memory at the default patch and batch sizes, in a child
+   process so that the memory is the training's own.
+
+Weights are random: none of these timings depends on what the network has learned.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from monailabel.client import MONAILabelClient
+from tqdm import tqdm
+
+from lib.config import load_config
+from lib.networks import DualSubnetSegmenter
+from main import UncertaintyContrastiveApp
+from tests.helpers import demo_generator, save_state_dict
+from tests.server_process import ServerProcess, copy_app
+
+from .common import benchmark_parser, device, items, prepare, write_json
+from .training import VARIANTS, train_variant
+
+DESCRIPTION = "scoring time (mean_uncertainty vs epistemic), /infer latency split, training s/it and peak RSS"
+
+MODEL = "uncertainty_contrastive"
+# A study of about 2.9 M voxels after resampling, the order of an abdominal CT at the app's 1.5 x 1.5 x 2 mm.
+FULL = dict(shape=(160, 160, 112), volumes=4, infer_repeats=5, train_iterations=8)
+QUICK = dict(shape=(48, 48, 32), volumes=2, infer_repeats=2, train_iterations=2)
+# The app's defaults (network width, patch, batch sizes) with dropout on, so that MONAI Label's epistemic scoring
+# applies to the same network.
+CONF = {"dropout": "0.2"}
+OHIF_OUTPUT = {"result_extension": ".nrrd", "result_dtype": "uint8", "result_compress": False}
+
+
+def _app_with_model(root: Path, studies: Path) -> Path:
+    """A copy of the app whose published model is a randomly initialised network of the configured shape."""
+    app_dir = copy_app(root / "app")
+    config = load_config(CONF)
+    network = DualSubnetSegmenter(1, config.num_classes, width=config.width, dropout=config.dropout)
+    save_state_dict(network, app_dir / "model" / f"{MODEL}.pt")
+    return app_dir
+
+
+def measure_scoring(app_dir: Path, studies: Path) -> dict[str, Any]:
+    """Both scorers over the same unlabeled studies, in this process, as MONAI Label's scoring subprocess runs them."""
+    app = UncertaintyContrastiveApp(str(app_dir), str(studies), {key: str(v) for key, v in CONF.items()})
+    datastore = app.datastore()
+    volumes = len(datastore.get_unlabeled_images())
+    result = {"volumes": volumes}
+    for name in ("mean_uncertainty", "epistemic"):
+        method = app._scoring_methods[name]
+        start = time.perf_counter()
+        method({}, datastore)
+        seconds = time.perf_counter() - start
+        result[name] = {"seconds_per_volume": seconds / volumes}
+    epistemic = app._scoring_methods["epistemic"]
+    result["epistemic"]["samples"] = epistemic.simulation_size
+    result["ratio_epistemic_to_mean_uncertainty"] = (
+        result["epistemic"]["seconds_per_volume"] / result["mean_uncertainty"]["seconds_per_volume"]
+    )
+    return result
+
+
+def measure_infer(app_dir: Path, studies: Path, image_id: str, repeats: int, log: Path) -> dict[str, Any]:
+    """``/infer`` on one study, ``repeats`` times per output kind after one warm-up call; medians."""
+    server = ServerProcess(app_dir, studies, CONF, log=log).start()
+    try:
+        client = MONAILabelClient(server.url, tmpdir=tempfile.mkdtemp())
+        result = {}
+        for kind, params in (("nifti_gz", {}), ("ohif_nrrd", OHIF_OUTPUT)):
+            walls, splits = [], []
+            for attempt in range(repeats + 1):
+                start = time.perf_counter()
+                _, answer = client.infer(MODEL, image_id, params)
+                wall = time.perf_counter() - start
+                if attempt:
+                    walls.append(wall)
+                    splits.append(answer["latencies"])
+            stages = [k for k, v in splits[0].items() if isinstance(v, (int, float))]
+            result[kind] = {
+                "wall_seconds": statistics.median(walls),
+                "server_seconds": {k: statistics.median(float(s[k]) for s in splits) for k in stages},
+            }
+        return result
+    finally:
+        server.stop()
+
+
+class _IterationClock:
+    """Stands in for a tqdm bar in ``train_variant``: one timestamp per finished iteration."""
+
+    def __init__(self) -> None:
+        self.stamps: list[float] = []
+
+    def update(self, _: int) -> None:
+        self.stamps.append(time.perf_counter())
+
+
+def _training_probe(pairs: list[dict[str, str]], iterations: int, queue: multiprocessing.Queue) -> None:
+    config = load_config({})
+    labeled, unlabeled = pairs[: len(pairs) // 2], [{"image": p["image"]} for p in pairs[len(pairs) // 2 :]]
+    clock = _IterationClock()
+    train_variant(VARIANTS["full"], config, labeled, unlabeled, iterations + 1, 0, device(), clock)
+    queue.put(
+        {
+            "patch_size": list(config.patch_size),
+            "width": config.width,
+            "batch": [config.labeled_batch_size, config.unlabeled_batch_size],
+            "iterations_timed": iterations,
+            # The first iteration is left out: it pays for lazy initialisation and allocator warm-up.
+            "seconds_per_iteration": (clock.stamps[-1] - clock.stamps[0]) / iterations,
+            "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        }
+    )
+
+
+def measure_training(pairs: list[dict[str, str]], iterations: int) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_training_probe, args=(pairs, iterations, queue))
+    child.start()
+    result = queue.get()
+    child.join()
+    return result
+
+
+def main(argv: list[str]) -> int:
+    parser = benchmark_parser("speed", DESCRIPTION)
+    args = parser.parse_args(argv)
+    plan = dict(QUICK if args.quick else FULL)
+    started = time.time()
+    with tempfile.TemporaryDirectory() as tmp, tqdm(total=3, desc="speed", unit="part") as bar:
+        root = Path(tmp)
+        studies = root / "studies"
+        ids = demo_generator().generate(studies, num=plan["volumes"], labeled=0, seed=0, shape=plan["shape"])
+        app_dir = _app_with_model(root, studies)
+        bar.set_postfix_str("scoring")
+        scoring = measure_scoring(app_dir, studies)
+        bar.update()
+        bar.set_postfix_str("/infer")
+        infer = measure_infer(app_dir, studies, ids[0], plan["infer_repeats"], root / "server.log")
+        bar.update()
+        bar.set_postfix_str("training")
+        training = measure_training(items(prepare("synthetic", 8, args.data)), plan["train_iterations"])
+        bar.update()
+    result = {"plan": plan, "conf": CONF, "seconds": time.time() - started, "scoring": scoring, "infer": infer}
+    result["training"] = training
+    write_json(args.out / "speed.json", result)
+    print_report(result)
+    return 0
+
+
+def print_report(result: dict[str, Any]) -> None:
+    s, t = result["scoring"], result["training"]
+    print(f"scoring, {s['volumes']} volumes of {result['plan']['shape']}, s/volume:")
+    print(f"  mean_uncertainty {s['mean_uncertainty']['seconds_per_volume']:.2f}")
+    print(f"  epistemic ({s['epistemic']['samples']} samples) {s['epistemic']['seconds_per_volume']:.2f}")
+    print(f"  ratio {s['ratio_epistemic_to_mean_uncertainty']:.1f}x")
+    for kind, r in result["infer"].items():
+        split = " ".join(f"{k} {v:.2f}" for k, v in r["server_seconds"].items())
+        print(f"/infer {kind}: wall {r['wall_seconds']:.2f} s; server: {split}")
+    print(
+        f"training at patch {t['patch_size']}, width {t['width']}, batch {t['batch']}: "
+        f"{t['seconds_per_iteration']:.2f} s/iteration, peak RSS {t['peak_rss_gib']:.2f} GiB"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(None))

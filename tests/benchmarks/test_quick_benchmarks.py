@@ -1,0 +1,70 @@
+"""Each benchmark's ``--quick`` form, run as a user runs it (``python -m benchmarks <name> --quick``), must finish and
+write results that make sense: the full runs are too long for CI, so this is what keeps them from rotting."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT
+
+
+def _run(name: str, out: Path, data: Path) -> dict:
+    command = [sys.executable, "-m", "benchmarks", name, "--quick", "--out", str(out), "--data", str(data)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads((out / f"{name}.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("benchmark-data")
+
+
+def test_listing_names_every_benchmark() -> None:
+    done = subprocess.run([sys.executable, "-m", "benchmarks"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0
+    for name in ("accuracy", "active_learning", "speed"):
+        assert name in done.stdout
+
+
+def test_accuracy_compares_every_recipe_on_both_study_sets(tmp_path: Path, data: Path) -> None:
+    result = _run("accuracy", tmp_path, data)
+    recipes = {"supervised", "full", "unet", "no_verification", "no_pseudo_label", "no_contrastive"}
+    for dataset in ("synthetic", "mni"):
+        assert {r["recipe"] for r in result["runs"] if r["dataset"] == dataset} == recipes
+    for run in result["runs"]:
+        predictors = {"single"} if run["recipe"] == "unet" else {"averaged", "vnet", "resnet"}
+        assert set(run["metrics"]) == predictors
+        for metrics in run["metrics"].values():
+            assert all(0.0 <= d <= 1.0 for per_study in metrics["dice"] for d in per_study if not math.isnan(d))
+    assert (tmp_path / "accuracy.png").stat().st_size > 10_000
+
+
+def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: Path, data: Path) -> None:
+    result = _run("active_learning", tmp_path, data)
+    assert {loop["strategy"] for loop in result["loops"]} == {"uncertainty", "random", "epistemic"}
+    for loop in result["loops"]:
+        counts = [r["labeled"] for r in loop["rounds"]]
+        assert counts == list(range(counts[0], counts[0] + len(counts)))  # one more label per round
+        assert all("picked" in r for r in loop["rounds"][:-1])
+    assert (tmp_path / "active_learning.png").stat().st_size > 10_000
+
+
+def test_speed_reports_scoring_inference_and_training_figures(tmp_path: Path, data: Path) -> None:
+    result = _run("speed", tmp_path, data)
+    scoring = result["scoring"]
+    assert scoring["epistemic"]["samples"] >= 2
+    assert scoring["mean_uncertainty"]["seconds_per_volume"] > 0
+    assert scoring["ratio_epistemic_to_mean_uncertainty"] > 1.0  # several dropout passes cost more than one pass
+    for kind in ("nifti_gz", "ohif_nrrd"):
+        split = result["infer"][kind]["server_seconds"]
+        assert {"pre", "infer", "post", "write"} <= set(split)
+        assert result["infer"][kind]["wall_seconds"] >= split["infer"] > 0
+    assert result["training"]["seconds_per_iteration"] > 0
+    assert result["training"]["peak_rss_gib"] > 0.1
