@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from lib.config import load_config
 
-from .common import benchmark_parser, device, items, prepare, write_json
+from .common import CPU_CONF, benchmark_parser, device, items, prepare, write_json
 from .datasets import DATASETS
 from .evaluation import evaluate
 from .plots import accuracy_plot
@@ -26,14 +26,7 @@ DESCRIPTION = "semi-supervised vs supervised vs ablations vs MONAI UNet, Dice/HD
 
 FULL = dict(num=40, test=10, fractions=(0.1, 0.2), seeds=(0, 1, 2), iterations=160, ablation_fractions=(0.1,))
 QUICK = dict(num=6, test=1, fractions=(0.25,), seeds=(0,), iterations=3, ablation_fractions=(0.25,))
-# Settings every recipe shares: a CPU-sized network and patch; one labeled + one unlabeled patch per iteration.
-CONF = {
-    "width": "4",
-    "patch_size": "[32,32,32]",
-    "labeled_batch_size": "1",
-    "unlabeled_batch_size": "1",
-    "sw_batch_size": "4",
-}
+CONF = CPU_CONF
 
 
 def recipes(fraction: float, ablation_fractions: tuple[float, ...]) -> list[str]:

@@ -31,7 +31,7 @@ from lib.config import load_config
 from lib.networks import DualSubnetSegmenter
 from tests.server_process import ServerProcess, copy_app
 
-from .common import ROOT, benchmark_parser, device, items, prepare, write_json
+from .common import CPU_CONF, ROOT, benchmark_parser, device, items, prepare, write_json
 from .evaluation import evaluate
 from .plots import learning_curve_plot
 
@@ -46,17 +46,10 @@ STRATEGIES = {  # strategy -> (scoring method it needs, the score key, the key o
     "random": (None, None, None),
     "epistemic": ("epistemic", "epistemic_entropy", "epistemic_ts"),
 }
-FULL = dict(pool=16, test=8, start=2, rounds=4, seeds=(0, 1), max_epochs=4, iterations_per_epoch=20)
+FULL = dict(pool=14, test=6, start=2, rounds=3, seeds=(0, 1), max_epochs=3, iterations_per_epoch=20)
 QUICK = dict(pool=4, test=1, start=1, rounds=1, seeds=(0,), max_epochs=1, iterations_per_epoch=2)
-CONF = {
-    "width": "4",
-    "patch_size": "[32,32,32]",
-    "labeled_batch_size": "1",
-    "unlabeled_batch_size": "1",
-    "sw_batch_size": "4",
-    "dropout": "0.2",
-    "rampup_iterations": "40",
-}
+# Dropout on, so that MONAI Label's epistemic scoring applies to the same network as ours.
+CONF = {**CPU_CONF, "dropout": "0.2", "rampup_iterations": "40"}
 
 
 def _scores(url: str, ids: list[str], score_key: str, ts_key: str, model_path: Path, timeout: float = 120.0):

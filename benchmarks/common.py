@@ -14,9 +14,18 @@ import torch
 
 from .datasets import DATASETS
 
-__all__ = ["benchmark_parser", "device", "items", "prepare", "write_json"]
+__all__ = ["CPU_CONF", "benchmark_parser", "device", "items", "prepare", "write_json"]
 
 ROOT = Path(__file__).resolve().parents[1]
+# App settings the accuracy and active-learning benchmarks share: a CPU-sized network and patch, one labeled and one
+# unlabeled patch per iteration, so that a full run fits in about an hour on two cores.
+CPU_CONF = {
+    "width": "4",
+    "patch_size": "[32,32,32]",
+    "labeled_batch_size": "1",
+    "unlabeled_batch_size": "1",
+    "sw_batch_size": "4",
+}
 
 
 def benchmark_parser(name: str, description: str) -> argparse.ArgumentParser:

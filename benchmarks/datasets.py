@@ -13,7 +13,6 @@ it (``<out>_groundtruth/``), and the app settings each needs.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +24,10 @@ from monai.transforms import Compose, Rand3DElasticd, RandAffined, RandBiasField
 from scipy.ndimage import zoom
 from tqdm import tqdm
 
+from tests.helpers import demo_generator
+
 __all__ = ["DATASETS", "StudySet", "make_mni", "make_synthetic"]
 
-ROOT = Path(__file__).resolve().parents[1]
 MNI_SPACING = 3.5
 MNI_SHAPE = (48, 64, 48)
 
@@ -42,16 +42,8 @@ class StudySet:
     label_names: tuple[str, ...] = ()
 
 
-def _demo_generator():
-    path = ROOT / "sample-apps" / "demo_data" / "generate.py"
-    spec = importlib.util.spec_from_file_location("generate", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def make_synthetic(out: Path, num: int, seed: int) -> list[str]:
-    return _demo_generator().generate(out, num=num, labeled=0, seed=seed, shape=(48, 48, 32))
+    return demo_generator().generate(out, num=num, labeled=0, seed=seed, shape=(48, 48, 32))
 
 
 def _mni_template() -> dict[str, np.ndarray]:

@@ -38,8 +38,11 @@ DESCRIPTION = "scoring time (mean_uncertainty vs epistemic), /infer latency spli
 
 MODEL = "uncertainty_contrastive"
 # A study of about 2.9 M voxels after resampling, the order of an abdominal CT at the app's 1.5 x 1.5 x 2 mm.
-FULL = dict(shape=(160, 160, 112), volumes=4, infer_repeats=5, train_iterations=8)
-QUICK = dict(shape=(48, 48, 32), volumes=2, infer_repeats=2, train_iterations=2)
+# Training is timed at the app's defaults (width, patch, batch sizes); the quick form only checks the path works.
+FULL = dict(shape=(160, 160, 112), volumes=4, infer_repeats=5, train_iterations=8, train_conf={})
+QUICK = dict(
+    shape=(48, 48, 32), volumes=2, infer_repeats=2, train_iterations=2, train_conf={"width": 4, "patch_size": [32] * 3}
+)
 # The app's defaults (network width, patch, batch sizes) with dropout on, so that MONAI Label's epistemic scoring
 # applies to the same network.
 CONF = {"dropout": "0.2"}
@@ -110,8 +113,10 @@ class _IterationClock:
         self.stamps.append(time.perf_counter())
 
 
-def _training_probe(pairs: list[dict[str, str]], iterations: int, queue: multiprocessing.Queue) -> None:
-    config = load_config({})
+def _training_probe(
+    pairs: list[dict[str, str]], conf: dict[str, Any], iterations: int, queue: multiprocessing.Queue
+) -> None:
+    config = load_config(conf)
     labeled, unlabeled = pairs[: len(pairs) // 2], [{"image": p["image"]} for p in pairs[len(pairs) // 2 :]]
     clock = _IterationClock()
     train_variant(VARIANTS["full"], config, labeled, unlabeled, iterations + 1, 0, device(), clock)
@@ -128,10 +133,10 @@ def _training_probe(pairs: list[dict[str, str]], iterations: int, queue: multipr
     )
 
 
-def measure_training(pairs: list[dict[str, str]], iterations: int) -> dict[str, Any]:
+def measure_training(pairs: list[dict[str, str]], conf: dict[str, Any], iterations: int) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(target=_training_probe, args=(pairs, iterations, queue))
+    child = context.Process(target=_training_probe, args=(pairs, conf, iterations, queue))
     child.start()
     result = queue.get()
     child.join()
@@ -155,7 +160,9 @@ def main(argv: list[str]) -> int:
         infer = measure_infer(app_dir, studies, ids[0], plan["infer_repeats"], root / "server.log")
         bar.update()
         bar.set_postfix_str("training")
-        training = measure_training(items(prepare("synthetic", 8, args.data)), plan["train_iterations"])
+        training = measure_training(
+            items(prepare("synthetic", 8, args.data)), plan["train_conf"], plan["train_iterations"]
+        )
         bar.update()
     result = {"plan": plan, "conf": CONF, "seconds": time.time() - started, "scoring": scoring, "infer": infer}
     result["training"] = training
