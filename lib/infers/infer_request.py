@@ -39,7 +39,7 @@ INFER_OPTIONS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "result_extension": (lambda v: v in (".nii.gz", ".nii"), "'.nii.gz' or '.nii'"),
     "result_dtype": (lambda v: v in ("uint8", "uint16", "int16", "int32"), "an integer dtype name such as 'uint8'"),
     "result_compress": (_flag, "true or false"),
-    "client_id": (_string, "a string"),
+    "client_id": (lambda v: v is None or isinstance(v, str), "a string"),  # MONAILabelClient sends null
     "logging": (lambda v: v in ("debug", "info", "warning", "error"), "a log level name such as 'info'"),
 }
 SET_BY_SERVER = ("model", "image")

@@ -64,6 +64,7 @@ TRAIN_OPTIONS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "tracking_run_name": (_string, "a string"),
     "name": (_string, "a plain folder name"),
     "model": (_string, "the model name"),
+    "client_id": (lambda v: v is None or isinstance(v, str), "a string"),  # MONAILabelClient sends null
 }
 
 
