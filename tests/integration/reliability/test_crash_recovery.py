@@ -40,8 +40,9 @@ def _wait_for_log(server: HardenedServer, offset: int, text: str, timeout: float
 
 @pytest.fixture(scope="module")
 def killed_and_restarted(hardened_server: HardenedServer) -> dict:
-    """Scores made (after the fixture's training run), then a long training run killed (SIGKILL, the whole process group) after its first epochs, and
-    the server started again on the same app, studies and port. Returns what was there before the kill."""
+    """Scores made (after the fixture's training run), then a long training run killed (SIGKILL, the whole process
+    group) after its first epochs, and the server started again on the same app, studies and port. Returns what was
+    there before the kill."""
     server = hardened_server
     rest.wait_until_idle(server.url, "scoring")  # MONAI Label scores after every training run, the fixture's too
     deadline = time.monotonic() + 30
