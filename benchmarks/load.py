@@ -10,44 +10,22 @@ served one after another, so p95 grows with the number of clients; training runs
 
 from __future__ import annotations
 
-import importlib
-import shutil
 import statistics
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from itertools import cycle
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import requests
-from monailabel.client import MONAILabelClient
 from tqdm import tqdm
 
-from tests.helpers import demo_generator
-from tests.server_process import ServerProcess, copy_app
-
-from .common import ROOT, benchmark_parser, write_json
-
-sys.path.insert(0, str(ROOT / "sample-apps" / "active_learning_client"))
-rest = importlib.import_module("rest")
+from ._trained_server import MODEL, rest, trained_server
+from .common import benchmark_parser, write_json
 
 __all__ = ["DESCRIPTION", "main", "infer_under_training"]
 
 DESCRIPTION = "concurrent /infer from several clients during training: p50/p95 latency; a second /train gets 429"
-
-MODEL = "uncertainty_contrastive"
-# Tiny networks and studies, as in the integration tests: the benchmark measures the server, not the model.
-CONF = {
-    "width": "4",
-    "patch_size": "[32,32,16]",
-    "iterations_per_epoch": "2",
-    "labeled_batch_size": "1",
-    "unlabeled_batch_size": "1",
-    "sw_batch_size": "4",
-}
-LABELED = ("study_000", "study_001", "study_002")
 
 
 def _infer(url: str, image: str) -> tuple[int, float]:
@@ -122,23 +100,11 @@ def main(argv: list[str]) -> int:
     clients = args.clients or (2 if args.quick else 4)
     per_client = args.requests or (3 if args.quick else 25)
 
-    work = args.out / "run"
-    shutil.rmtree(work, ignore_errors=True)
-    app_dir = copy_app(work / "app")
-    studies = work / "data"
-    demo_generator().generate(studies, num=6, labeled=0, seed=11, shape=(32, 32, 24))
-    server = ServerProcess(app_dir, studies, CONF, log=work / "server.log").start()
-    try:
-        client = MONAILabelClient(server.url, tmpdir=str(work / "client"))
-        for image_id in LABELED:
-            client.save_label(image_id, str(Path(f"{studies}_groundtruth") / f"{image_id}.nii.gz"), tag="final")
-        rest.train(client, MODEL, {"max_epochs": 2})
+    with trained_server(args.out / "run") as server:
         alone = [_infer(server.url, "study_003")[1] for _ in range(5)]
         result = infer_under_training(server.url, [f"study_{i:03d}" for i in range(6)], clients, per_client)
-    finally:
-        server.stop()
     result["alone_p50_s"] = statistics.median(alone)
-    write_json(args.out / "load.json", {"conf": CONF, **result})
+    write_json(args.out / "load.json", result)
     print(
         f"{result['ok']}/{result['requests']} /infer OK during training from {clients} clients; "
         f"p50 {result['p50_s']:.3f} s, p95 {result['p95_s']:.3f} s (alone: p50 {result['alone_p50_s']:.3f} s); "
