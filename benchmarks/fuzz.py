@@ -28,9 +28,10 @@ __all__ = ["DESCRIPTION", "ensure_fuzz_venv", "fuzz", "main"]
 DESCRIPTION = "schemathesis against the server's OpenAPI document (the app's endpoints): cases tried, any 5xx"
 
 FUZZ_VENV = ROOT / ".venv-fuzz"
-# The app's endpoints. Left out: /model (uploads replace the weights), /session, /batch, /wsi (not used by the app),
-# /logs and /ohif (MONAI Label's own pages).
+# The app's endpoints. Left out: /model (uploads replace the weights), /session, /batch and the whole-slide-image
+# /infer/wsi* (not used by this app), /logs and /ohif (MONAI Label's own pages).
 INCLUDE_PATHS = r"^/(info|infer|train|scoring|activelearning|datastore)/"
+EXCLUDE_PATHS = r"^/infer/wsi"
 
 
 def ensure_fuzz_venv() -> Path:
@@ -49,7 +50,16 @@ def fuzz(url: str, out: Path, max_examples: int, max_time: int, seed: int = 0) -
     out.mkdir(parents=True, exist_ok=True)
     events = out / "fuzz_events.ndjson"
     command = [str(executable), "run", f"{url}/openapi.json", "--url", url, "--checks", "not_a_server_error"]
-    command += ["--include-path-regex", INCLUDE_PATHS, "--max-examples", str(max_examples), "--seed", str(seed)]
+    command += [
+        "--include-path-regex",
+        INCLUDE_PATHS,
+        "--exclude-path-regex",
+        EXCLUDE_PATHS,
+        "--max-examples",
+        str(max_examples),
+        "--seed",
+        str(seed),
+    ]
     command += ["--max-time", str(max_time), "--workers", "1", "--request-timeout", "120", "--no-color"]
     command += ["--generation-database", "none", "--suppress-health-check", "all", "--continue-on-failure"]
     command += ["--report", "ndjson", "--report-ndjson-path", str(events)]
@@ -81,12 +91,12 @@ def _summarise(events: Path) -> tuple[int, dict[str, list[str]]]:
         cases += len(recorder.get("cases", {}))
         for checks in recorder.get("checks", {}).values():
             for check in checks:
-                if check.get("status") == "FAILURE":
-                    label = recorder.get("label", "?")
-                    title = (check.get("failure_info") or {}).get("failure", {}).get("title", check.get("name"))
-                    failures.setdefault(label, [])
-                    if title not in failures[label]:
-                        failures[label].append(title)
+                if check.get("status") == "failure":
+                    failure = (check.get("failure_info") or {}).get("failure", {})
+                    title = f"{failure.get('code', '')} {failure.get('title', check.get('name'))}".strip()
+                    found = failures.setdefault(recorder.get("label", "?"), [])
+                    if title not in found:
+                        found.append(title)
     return cases, failures
 
 

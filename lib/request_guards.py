@@ -25,7 +25,7 @@ from monailabel.utils.async_tasks.utils import tasks
 
 from .infers.infer_request import validate_infer_request
 from .trainers.train_options import validate_train_options
-from .validation import InvalidInputError
+from .validation import InvalidInputError, check_id
 
 __all__ = ["RequestGuards", "guard_routes"]
 
@@ -122,6 +122,7 @@ def guard_routes(app: Any) -> APIRouter:
             raise InvalidInputError(
                 422, "this server infers only images of its datastore: upload the image first (PUT /datastore/image)"
             )
+        check_id(image, "image id")  # MONAI Label answers a missing image with 500
         _json_object(params, "params")
         return infer_api.run_inference(background_tasks, model, image, session_id, params, file, label, output)
 

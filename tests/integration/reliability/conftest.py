@@ -6,6 +6,7 @@ The crash test kills and restarts it; it leaves it running, on the same port, fo
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import sys
 from dataclasses import dataclass
@@ -39,6 +40,18 @@ class HardenedServer:
     @property
     def model_path(self) -> Path:
         return self.app_dir / "model" / f"{MODEL}.pt"
+
+    def snapshot(self) -> dict[str, str]:
+        """Every file of the datastore and the model folder (relative path -> SHA-256), and the training runs so far:
+        what a refused request must leave as it was."""
+        files = {}
+        for folder in (self.studies, self.app_dir / "model"):
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and path.name != ".lock":
+                    files[str(path.relative_to(folder.parent))] = hashlib.sha256(path.read_bytes()).hexdigest()
+        runs = requests.get(f"{self.url}/train/", params={"all": "true"}, timeout=30)
+        files["train runs"] = str(len(runs.json()) if runs.status_code == 200 else 0)
+        return files
 
     def objects(self) -> dict:
         return requests.get(f"{self.url}/datastore/", params={"output": "all"}, timeout=30).json()["objects"]

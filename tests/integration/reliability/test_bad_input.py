@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,18 +14,6 @@ import requests
 from .conftest import MODEL, HardenedServer
 
 IMAGE = "study_003"  # unlabeled: a successful upload would show in the datastore
-
-
-def _snapshot(server: HardenedServer) -> dict[str, str]:
-    """Every file of the datastore and the model folder (relative path -> SHA-256), and the training runs so far."""
-    files = {}
-    for folder in (server.studies, server.app_dir / "model"):
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.name != ".lock":
-                files[str(path.relative_to(folder.parent))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    runs = requests.get(f"{server.url}/train/", params={"all": "true"}, timeout=30)
-    files["train runs"] = str(len(runs.json()) if runs.status_code == 200 else 0)
-    return files
 
 
 @pytest.fixture(scope="module")
@@ -140,11 +127,11 @@ CASES = [
 def test_bad_input_is_refused_with_a_clear_message_and_changes_nothing(
     hardened_server: HardenedServer, bad_files: Path, send: Callable, status: int, message: str
 ) -> None:
-    before = _snapshot(hardened_server)
+    before = hardened_server.snapshot()
     response = send(hardened_server, bad_files)
     assert response.status_code == status, response.text
     assert message in response.json()["detail"]
-    assert _snapshot(hardened_server) == before
+    assert hardened_server.snapshot() == before
 
 
 def test_a_good_label_is_still_accepted(hardened_server: HardenedServer, bad_files: Path) -> None:
