@@ -36,7 +36,7 @@ def copy_app(target: Path) -> Path:
         ROOT,
         target,
         ignore=shutil.ignore_patterns(
-            ".venv", ".git", "model", "data", "*_groundtruth", "__pycache__", ".pytest_cache", "results"
+            ".venv", ".venv-fuzz", ".git", "model", "data", "*_groundtruth", "__pycache__", ".pytest_cache", "results"
         ),
     )
     (target / "model").mkdir()
