@@ -63,13 +63,16 @@ def replace_publisher(engine: Engine) -> None:
             engine.add_event_handler(Events.EPOCH_COMPLETED, AtomicPublishStatsAndModel.like(handler))
 
 
-def resume_path(checkpoint: str, published: str, pretrained: str | None) -> str | None:
+def resume_path(checkpoint: str, published: str | None, pretrained: str | None) -> str | None:
     """The weights a training run starts from.
 
     The run's checkpoint when it is the published model byte for byte (MONAI Label's default, the usual case); the
     published model when they differ, for a checkpoint written in place may be half a file after a kill; else the
-    pretrained model a user dropped in.
+    pretrained model a user dropped in. Without a published model (a task built without ``publish_path``): the run's
+    checkpoint, as MONAI Label does.
     """
+    if published is None:
+        return checkpoint if os.path.exists(checkpoint) else pretrained
     if os.path.exists(published):
         if os.path.exists(checkpoint) and filecmp.cmp(checkpoint, published, shallow=False):
             return checkpoint
