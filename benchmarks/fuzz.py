@@ -44,8 +44,14 @@ def ensure_fuzz_venv() -> Path:
     return executable
 
 
-def fuzz(url: str, out: Path, max_examples: int, max_time: int, seed: int = 0) -> dict[str, Any]:
-    """Run schemathesis against ``url``; returns the cases tried and the failures (operation -> messages)."""
+def fuzz(
+    url: str, out: Path, max_examples: int, max_time: int, seed: int = 0, phases: str = "coverage,fuzzing,stateful"
+) -> dict[str, Any]:
+    """Run schemathesis against ``url``; returns the cases tried and the failures (operation -> messages).
+
+    The stateful phase learns real names from responses (the model from ``/info/``) and so starts real training and
+    scoring runs with default options: right for a benchmark, too slow for a test sharing its server.
+    """
     executable = ensure_fuzz_venv()
     out.mkdir(parents=True, exist_ok=True)
     events = out / "fuzz_events.ndjson"
@@ -60,7 +66,17 @@ def fuzz(url: str, out: Path, max_examples: int, max_time: int, seed: int = 0) -
         "--seed",
         str(seed),
     ]
-    command += ["--max-time", str(max_time), "--workers", "1", "--request-timeout", "120", "--no-color"]
+    command += [
+        "--phases",
+        phases,
+        "--max-time",
+        str(max_time),
+        "--workers",
+        "1",
+        "--request-timeout",
+        "120",
+        "--no-color",
+    ]
     command += ["--generation-database", "none", "--suppress-health-check", "all", "--continue-on-failure"]
     command += ["--report", "ndjson", "--report-ndjson-path", str(events)]
     started = time.time()

@@ -76,6 +76,24 @@ def guard_routes(app: Any) -> APIRouter:
     handler for it."""
     router = APIRouter(prefix=settings.MONAI_LABEL_API_STR)
 
+    def check_train(model: str, options: Any, enqueue: bool | None) -> None:
+        if model not in app._trainers:
+            raise InvalidInputError(404, f"unknown model {model!r}; this server trains {sorted(app._trainers)}")
+        validate_train_options(options)
+        # MONAI Label refuses a second run only once the first one's subprocess exists: two requests in quick
+        # succession would both be queued and run one after the other.
+        if not enqueue and any(task["status"] in ("SUBMITTED", "RUNNING") for task in tasks("train")):
+            raise InvalidInputError(429, "a training run is already going; wait for it (GET /train/) or stop it")
+
+    def check_scoring_options(options: Any) -> None:
+        if not isinstance(options, dict):
+            raise InvalidInputError(422, f"scoring options must be a JSON object, got {options!r}")
+        unknown = sorted(set(options) - {"score_all", "device"})
+        if unknown:
+            raise InvalidInputError(422, f"unknown scoring options {unknown}; known: ['device', 'score_all']")
+        if not isinstance(options.get("score_all", False), bool):
+            raise InvalidInputError(422, f"scoring option 'score_all' must be true or false, got {options!r}")
+
     @router.post("/train/{model}", include_in_schema=False)
     async def train(
         model: str,
@@ -84,14 +102,18 @@ def guard_routes(app: Any) -> APIRouter:
         enqueue: bool | None = False,
         user: User = ADMIN,
     ) -> Any:
-        if model not in app._trainers:
-            raise InvalidInputError(404, f"unknown model {model!r}; this server trains {sorted(app._trainers)}")
-        validate_train_options(params)
-        # MONAI Label refuses a second run only once the first one's subprocess exists: two requests in quick
-        # succession would both be queued and run one after the other.
-        if not enqueue and any(task["status"] in ("SUBMITTED", "RUNNING") for task in tasks("train")):
-            raise InvalidInputError(429, "a training run is already going; wait for it (GET /train/) or stop it")
+        check_train(model, params, enqueue)
         return train_api.run_model(model, params, run_sync, enqueue)
+
+    # MONAI Label's deprecated "run every trainer / every scoring method" routes (left out of its OpenAPI document,
+    # reached by POST /train/ and POST /scoring/): options per model or method.
+    @router.post("/train/", include_in_schema=False)
+    async def train_all(params: dict | None = None, run_sync: bool | None = False, user: User = ADMIN) -> Any:
+        params = params or {}
+        validate_train_options({k: v for k, v in params.items() if k not in app._trainers})  # apply to every model
+        for model in app._trainers:
+            check_train(model, params.get(model), enqueue=False)
+        return train_api.run(params, run_sync)
 
     @router.post("/scoring/{method}", include_in_schema=False)
     async def scoring(method: str, params: dict | None = None, run_sync: bool | None = False, user: User = ADMIN):
@@ -99,12 +121,16 @@ def guard_routes(app: Any) -> APIRouter:
             raise InvalidInputError(
                 404, f"unknown scoring method {method!r}; this server has {sorted(app._scoring_methods)}"
             )
-        unknown = sorted(set(params or {}) - {"score_all", "device"})
-        if unknown:
-            raise InvalidInputError(422, f"unknown scoring options {unknown}; known: ['device', 'score_all']")
-        if not isinstance((params or {}).get("score_all", False), bool):
-            raise InvalidInputError(422, f"scoring option 'score_all' must be true or false, got {params!r}")
+        check_scoring_options(params or {})
         return scoring_api.run_method(method, params, run_sync)
+
+    @router.post("/scoring/", include_in_schema=False)
+    async def scoring_all(params: dict | None = None, run_sync: bool | None = False, user: User = ADMIN) -> Any:
+        params = params or {}
+        check_scoring_options({k: v for k, v in params.items() if k not in app._scoring_methods})
+        for method in app._scoring_methods:
+            check_scoring_options(params.get(method, {}))
+        return scoring_api.run(params, run_sync)
 
     @router.post("/infer/{model}", include_in_schema=False)
     async def infer(

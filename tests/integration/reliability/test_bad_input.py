@@ -84,6 +84,13 @@ def _train(options: dict, model: str = MODEL) -> Callable:
     return send
 
 
+def _scoring(method: str, options: dict | None = None) -> Callable:
+    def send(server: HardenedServer, files: Path) -> requests.Response:
+        return requests.post(f"{server.url}/scoring/{method}", json=options or {}, timeout=60)
+
+    return send
+
+
 # (case, request, expected status, part of the message the user sees)
 CASES = [
     ("truncated gzip label", _label("truncated.nii.gz"), 422, "truncated or corrupt"),
@@ -115,6 +122,9 @@ CASES = [
     ("max_epochs: -1", _train({"max_epochs": -1}), 422, "must be an integer >= 1"),
     ("val_split: 1.5", _train({"val_split": 1.5}), 422, "in [0, 1)"),
     ("unknown train option", _train({"max_epoch": 3}), 422, "unknown train options ['max_epoch']"),
+    ("max_epochs: 'ten' to every trainer (POST /train/)", _train({"max_epochs": "ten"}, model=""), 422, "'ten'"),
+    ("unknown scoring method", _scoring("no_such_method"), 404, "unknown scoring method"),
+    ("scoring option of the wrong type", _scoring("mean_uncertainty", {"score_all": "yes"}), 422, "true or false"),
     ("unknown infer option", _infer(params='{"treshold": 0.5}'), 422, "unknown infer options ['treshold']"),
     ("infer option of the wrong type", _infer(params='{"uncertainty_threshold": "high"}'), 422, "must be a number"),
     ("infer params that are no JSON", _infer(params="{not json"), 422, "must be a JSON object"),
