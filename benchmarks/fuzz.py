@@ -120,9 +120,10 @@ def main(argv: list[str]) -> int:
     parser = benchmark_parser("fuzz", DESCRIPTION)
     parser.add_argument("--url", help="fuzz a running server instead of starting one")
     parser.add_argument("--max-examples", type=int, default=None, help="per operation (default 100; --quick 8)")
+    parser.add_argument("--max-time", type=int, default=None, help="seconds, all phases (default 600; --quick 60)")
     args = parser.parse_args(argv)
     max_examples = args.max_examples or (8 if args.quick else 100)
-    max_time = 60 if args.quick else 600
+    max_time = args.max_time or (60 if args.quick else 600)
     with tqdm(total=2, desc="fuzz", unit="step") as bar:
         ensure_fuzz_venv()
         bar.update()
