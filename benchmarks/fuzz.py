@@ -80,7 +80,7 @@ def fuzz(
     command += ["--generation-database", "none", "--suppress-health-check", "all", "--continue-on-failure"]
     command += ["--report", "ndjson", "--report-ndjson-path", str(events)]
     started = time.time()
-    run = subprocess.run(command, capture_output=True, text=True)
+    run = subprocess.run(command, capture_output=True, text=True, cwd=out)  # its crash cache goes there too
     (out / "fuzz_output.txt").write_text(run.stdout + run.stderr)
     cases, failures = _summarise(events)
     return {
