@@ -53,6 +53,7 @@ def fuzz(
     scoring runs with default options: right for a benchmark, too slow for a test sharing its server.
     """
     executable = ensure_fuzz_venv()
+    out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     events = out / "fuzz_events.ndjson"
     command = [str(executable), "run", f"{url}/openapi.json", "--url", url, "--checks", "not_a_server_error"]
