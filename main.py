@@ -11,7 +11,9 @@ import logging
 import os
 from typing import Any
 
+from monailabel.config import settings
 from monailabel.interfaces.app import MONAILabelApp
+from monailabel.interfaces.datastore import Datastore
 from monailabel.interfaces.tasks.infer_v2 import InferTask
 from monailabel.interfaces.tasks.scoring import ScoringMethod
 from monailabel.interfaces.tasks.strategy import Strategy
@@ -23,8 +25,10 @@ from monailabel.tasks.scoring.epistemic_v2 import EpistemicScoring
 
 from lib.activelearning import MostUncertain
 from lib.config import load_config
+from lib.datastore import ValidatedLocalDatastore
 from lib.infers import McDropoutInfer, UncertaintyContrastiveInfer, UncertaintyRegionInfer
 from lib.networks import DualSubnetSegmenter
+from lib.request_guards import RequestGuards
 from lib.scoring import MeanUncertaintyScoring
 from lib.trainers import UncertaintyContrastiveTrain
 
@@ -33,8 +37,11 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "uncertainty_contrastive"
 
 
-class UncertaintyContrastiveApp(MONAILabelApp):
-    """Kept cheap to construct: MONAI Label re-creates the app in every training and scoring subprocess."""
+class UncertaintyContrastiveApp(RequestGuards, MONAILabelApp):
+    """Kept cheap to construct: MONAI Label re-creates the app in every training and scoring subprocess.
+
+    ``RequestGuards`` checks requests before MONAI Label runs them (clear 4xx for bad input).
+    """
 
     def __init__(self, app_dir: str, studies: str, conf: dict[str, Any]) -> None:
         self.app_config = load_config(conf)
@@ -59,6 +66,19 @@ class UncertaintyContrastiveApp(MONAILabelApp):
             version="0.1.0",
             # A list ordered by label value, as MONAI Label aggregates it from the models when an app passes none.
             labels=self.app_config.label_names,
+        )
+
+    def init_datastore(self) -> Datastore:
+        """A local study folder through the validating datastore; a DICOMweb URL as MONAI Label does it."""
+        if self.studies.startswith(("http://", "https://")):
+            return super().init_datastore()
+        return ValidatedLocalDatastore(
+            self.studies,
+            label_values=self.app_config.labels.values(),
+            max_voxels=self.app_config.max_voxels,
+            extensions=settings.MONAI_LABEL_DATASTORE_FILE_EXT,
+            auto_reload=settings.MONAI_LABEL_DATASTORE_AUTO_RELOAD,
+            read_only=settings.MONAI_LABEL_DATASTORE_READ_ONLY,
         )
 
     def init_infers(self) -> dict[str, InferTask]:

@@ -51,6 +51,7 @@ class AppConfig:
     num_workers: int
     uncertainty_threshold: float
     score_all: bool
+    max_voxels: int
 
     def __post_init__(self) -> None:
         values = sorted(self.labels.values())
@@ -69,7 +70,7 @@ class AppConfig:
                 f"patch_size must be three positive multiples of {DOWNSAMPLING_FACTOR}, got {self.patch_size}"
             )
         positive = ("width", "labeled_batch_size", "sw_batch_size", "contrastive_max_voxels", "max_epochs")
-        positive += ("iterations_per_epoch", "val_interval")
+        positive += ("iterations_per_epoch", "val_interval", "max_voxels")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -36,7 +36,7 @@ def copy_app(target: Path) -> Path:
         ROOT,
         target,
         ignore=shutil.ignore_patterns(
-            ".venv", ".git", "model", "data", "*_groundtruth", "__pycache__", ".pytest_cache", "results"
+            ".venv", ".venv-fuzz", ".git", "model", "data", "*_groundtruth", "__pycache__", ".pytest_cache", "results"
         ),
     )
     (target / "model").mkdir()
@@ -58,6 +58,7 @@ class ServerProcess:
         log: Path,
         env: dict[str, str] | None = None,
         port: int | None = None,
+        ready_path: str = "/info/",
     ) -> None:
         self.app_dir = Path(app_dir)
         self.studies = studies
@@ -66,6 +67,8 @@ class ServerProcess:
         self.extra_env = env or {}
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # An endpoint that answers 200 once the app is up (with authentication on, /info/ answers 401).
+        self.ready_path = ready_path
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = STARTUP_TIMEOUT) -> ServerProcess:
@@ -94,7 +97,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_tail()}")
             try:
-                if requests.get(f"{self.url}/info/", timeout=5).status_code == 200:
+                if requests.get(f"{self.url}{self.ready_path}", timeout=5).status_code == 200:
                     return
             except requests.ConnectionError:
                 pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import torch
@@ -26,19 +27,13 @@ from ..losses import UncertaintyContrastiveLoss
 from ..networks import DualSubnetSegmenter
 from ..sliding_window import sliding_window_inferer
 from ..transforms import preprocessing
+from .atomic_publish import replace_publisher, resume_path
 from .semi_supervised_iteration import SemiSupervisedIteration
+from .train_options import validate_train_options
 
 __all__ = ["UncertaintyContrastiveTrain"]
 
 logger = logging.getLogger(__name__)
-
-# Request options a user may send, with the type each must have (MONAI Label itself checks none of them).
-_TYPED_OPTIONS: dict[str, tuple[type, ...]] = {
-    "max_epochs": (int,),
-    "learning_rate": (int, float),
-    "val_split": (int, float),
-    "early_stop_patience": (int,),
-}
 
 
 class UncertaintyContrastiveTrain(BasicTrainTask):
@@ -93,14 +88,7 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
         )
 
     def __call__(self, request: dict[str, Any], datastore: Datastore) -> dict[str, Any]:
-        for name, types in _TYPED_OPTIONS.items():
-            value = request.get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
-                raise ValueError(f"train option {name!r} must be a number of type {types[0].__name__}, got {value!r}")
-        if request.get("max_epochs") is not None and request["max_epochs"] < 1:
-            raise ValueError(f"train option 'max_epochs' must be at least 1, got {request['max_epochs']}")
-        if request.get("val_split") is not None and not 0.0 <= request["val_split"] < 1.0:
-            raise ValueError(f"train option 'val_split' must be in [0, 1), got {request['val_split']}")
+        validate_train_options(request, allow_unknown=True)
         return super().__call__(request, datastore)
 
     def pre_process(self, request: dict[str, Any], datastore: Datastore) -> list[dict[str, str]]:
@@ -182,6 +170,14 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
         if context.evaluator and context.max_epochs % self._val_interval:
             handlers.append(ValidationHandler(context.max_epochs, validator=context.evaluator, epoch_level=True))
         return handlers
+
+    def finalize(self, context: Context) -> None:
+        super().finalize(context)
+        replace_publisher(context.evaluator or context.trainer)
+
+    def load_path(self, output_dir: str, pretrained: bool = True) -> str | None:
+        checkpoint = os.path.join(output_dir, self._key_metric_filename)
+        return resume_path(checkpoint, self._publish_path, self._load_path if pretrained else None)
 
     def train_post_transforms(self, context: Context) -> list:
         n = self.app_config.num_classes

@@ -1,0 +1,53 @@
+"""A real server on tiny generated studies, with three labels and a two-epoch model: what the load and fuzz
+benchmarks measure against (they measure the server, not the model)."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from monailabel.client import MONAILabelClient
+
+from tests.helpers import demo_generator
+from tests.server_process import ServerProcess, copy_app
+
+from .common import ROOT
+
+sys.path.insert(0, str(ROOT / "sample-apps" / "active_learning_client"))
+rest = importlib.import_module("rest")
+
+__all__ = ["CONF", "MODEL", "rest", "trained_server"]
+
+MODEL = "uncertainty_contrastive"
+# Tiny networks and studies, as in the integration tests.
+CONF = {
+    "width": "4",
+    "patch_size": "[32,32,16]",
+    "iterations_per_epoch": "2",
+    "labeled_batch_size": "1",
+    "unlabeled_batch_size": "1",
+    "sw_batch_size": "4",
+}
+LABELED = ("study_000", "study_001", "study_002")
+
+
+@contextmanager
+def trained_server(work: Path) -> Iterator[ServerProcess]:
+    """Six 32x32x24 studies under ``work``, three of them labeled, a model trained for two epochs; stopped on exit."""
+    shutil.rmtree(work, ignore_errors=True)
+    app_dir = copy_app(work / "app")
+    studies = work / "data"
+    demo_generator().generate(studies, num=6, labeled=0, seed=11, shape=(32, 32, 24))
+    server = ServerProcess(app_dir, studies, CONF, log=work / "server.log").start()
+    try:
+        client = MONAILabelClient(server.url, tmpdir=str(work / "client"))
+        for image_id in LABELED:
+            client.save_label(image_id, str(Path(f"{studies}_groundtruth") / f"{image_id}.nii.gz"), tag="final")
+        rest.train(client, MODEL, {"max_epochs": 2})
+        yield server
+    finally:
+        server.stop()

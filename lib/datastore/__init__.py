@@ -1,0 +1,3 @@
+from .validated_local import ValidatedLocalDatastore
+
+__all__ = ["ValidatedLocalDatastore"]

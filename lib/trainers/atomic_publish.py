@@ -1,0 +1,80 @@
+"""Publishing a trained model so that a SIGKILL at any moment leaves a loadable model where inference looks for it.
+
+MONAI Label's ``PublishStatsAndModel`` copies the best checkpoint over the published model and the stats over
+``train_stats.json`` in place (``shutil.copy``), and MONAI's ``CheckpointSaver`` writes the run's checkpoint in place
+too (``atomic=False``): a kill during either write leaves a truncated file that inference, ``/info/`` or the next
+training run (which resumes from the run's checkpoint) cannot read.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import logging
+import os
+
+from monai.engines.workflow import Engine, Events
+from monailabel.tasks.train.handler import PublishStatsAndModel, prepare_stats
+
+from ..atomic_write import atomic_copy, atomic_write_text
+
+__all__ = ["AtomicPublishStatsAndModel", "replace_publisher", "resume_path"]
+
+logger = logging.getLogger(__name__)
+
+
+class AtomicPublishStatsAndModel(PublishStatsAndModel):
+    """Same stats and the same publishing rule (the best checkpoint, when it differs), each written atomically."""
+
+    @classmethod
+    def like(cls, publisher: PublishStatsAndModel) -> AtomicPublishStatsAndModel:
+        p = publisher
+        return cls(
+            p._stats_path,
+            p._publish_path,
+            p._key_metric_filename,
+            p.start_ts,
+            p.run_id,
+            p.output_dir,
+            p.trainer,
+            p.evaluator,
+        )
+
+    def iteration_completed(self) -> dict:
+        stats = prepare_stats(self.start_ts, self.trainer, self.evaluator)
+        text = json.dumps(stats, indent=2)
+        atomic_write_text(os.path.join(self.output_dir, f"stats_{self.run_id}.json"), text)
+        if self._stats_path:
+            atomic_write_text(self._stats_path, text)
+        best = os.path.join(self.output_dir, self._key_metric_filename)
+        if self._publish_path and os.path.exists(best):
+            if not os.path.exists(self._publish_path) or not filecmp.cmp(self._publish_path, best, shallow=False):
+                atomic_copy(best, self._publish_path)
+                logger.info("New Model published: %s => %s", best, self._publish_path)
+        return stats
+
+
+def replace_publisher(engine: Engine) -> None:
+    """Swap the ``PublishStatsAndModel`` that MONAI Label's ``finalize`` attached to ``engine`` for the atomic one
+    (``finalize`` builds it inline, so there is no factory to override)."""
+    for handler, *_ in list(engine._event_handlers[Events.EPOCH_COMPLETED]):
+        if type(handler) is PublishStatsAndModel:
+            engine.remove_event_handler(handler, Events.EPOCH_COMPLETED)
+            engine.add_event_handler(Events.EPOCH_COMPLETED, AtomicPublishStatsAndModel.like(handler))
+
+
+def resume_path(checkpoint: str, published: str | None, pretrained: str | None) -> str | None:
+    """The weights a training run starts from.
+
+    The run's checkpoint when it is the published model byte for byte (MONAI Label's default, the usual case); the
+    published model when they differ, for a checkpoint written in place may be half a file after a kill; else the
+    pretrained model a user dropped in. Without a published model (a task built without ``publish_path``): the run's
+    checkpoint, as MONAI Label does.
+    """
+    if published is None:
+        return checkpoint if os.path.exists(checkpoint) else pretrained
+    if os.path.exists(published):
+        if os.path.exists(checkpoint) and filecmp.cmp(checkpoint, published, shallow=False):
+            return checkpoint
+        return published
+    return pretrained

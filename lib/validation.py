@@ -1,0 +1,107 @@
+"""Checks of what a client sends, made before anything is stored or run, so that bad input changes nothing.
+
+Stock MONAI Label 0.8.5 stores any upload (truncated gzip, text, 2D, 4D, misaligned or out-of-range labels) as a
+``final`` label, and accepts ids such as ``../x`` that write outside the datastore; the failure then shows up later,
+in every training run. Each check here raises :class:`InvalidInputError`, which the REST layer answers with its status
+code and message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import zlib
+from collections.abc import Iterable
+
+import nibabel as nib
+import numpy as np
+from fastapi import HTTPException
+from monailabel.interfaces.exception import MONAILabelError, MONAILabelException
+
+__all__ = ["InvalidInputError", "check_id", "check_label", "check_size", "read_volume", "volume_header"]
+
+logger = logging.getLogger(__name__)
+
+# Voxel-to-world matrices closer than this (mm) describe the same grid: labels written by viewers round the affine.
+AFFINE_TOLERANCE = 1e-3
+MAX_ID_LENGTH = 255
+
+
+class InvalidInputError(MONAILabelException, HTTPException):
+    """A request the server refuses. A ``MONAILabelException`` (``INVALID_INPUT``) for Python callers of the app, and
+    an ``HTTPException`` because MONAI Label 0.8.5 has no handler for its own exceptions: they would reach the client
+    as a bare 500."""
+
+    def __init__(self, status_code: int, msg: str) -> None:
+        HTTPException.__init__(self, status_code=status_code, detail=msg)
+        MONAILabelException.__init__(self, MONAILabelError.INVALID_INPUT, msg)
+
+
+def check_id(value: object, what: str) -> str:
+    """An image id, label tag or run name names a file or folder inside the datastore or the model folder: it must
+    not be able to point anywhere else (``../x``, ``/etc/passwd``, ``a/b``)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(400, f"{what} must be a non-empty string, got {value!r}")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidInputError(400, f"{what} is longer than {MAX_ID_LENGTH} characters")
+    if os.path.isabs(value) or "/" in value or "\\" in value or ".." in value or "\x00" in value:
+        raise InvalidInputError(400, f"{what} {value!r} must be a plain name: no '/', '\\', '..' or absolute path")
+    return value
+
+
+def volume_header(path: str, what: str) -> nib.Nifti1Image:
+    """The NIfTI header (shape, affine) without reading the voxels."""
+    try:
+        image = nib.load(path)
+    except Exception as e:  # nibabel raises many types for files that are not images at all
+        raise InvalidInputError(422, f"{what} is not a readable NIfTI volume ({type(e).__name__}: {e})") from None
+    if not isinstance(image, nib.Nifti1Image):  # Nifti2Image derives from it
+        raise InvalidInputError(422, f"{what} must be NIfTI (.nii or .nii.gz), got {type(image).__name__}")
+    return image
+
+
+def read_volume(path: str, what: str, max_voxels: int) -> tuple[nib.Nifti1Image, np.ndarray]:
+    """A 3D NIfTI volume of at most ``max_voxels`` voxels, read completely (a truncated gzip fails only there).
+
+    The size is checked from the header, before the voxels are read: inference needs about 50 bytes a voxel.
+    """
+    image = volume_header(path, what)
+    if len(image.shape) != 3:
+        raise InvalidInputError(422, f"{what} must be a 3D volume, got shape {tuple(image.shape)}")
+    check_size(image, what, max_voxels)
+    try:
+        data = np.asanyarray(image.dataobj)
+    except (OSError, EOFError, ValueError, zlib.error) as e:
+        raise InvalidInputError(422, f"{what} is truncated or corrupt ({type(e).__name__}: {e})") from None
+    return image, data
+
+
+def check_size(image: nib.Nifti1Image, what: str, max_voxels: int) -> None:
+    voxels = int(np.prod(image.shape))
+    if voxels > max_voxels:
+        raise InvalidInputError(
+            413, f"{what} has {voxels} voxels, more than this server's max_voxels ({max_voxels}); crop or resample it"
+        )
+
+
+def check_label(
+    label: nib.Nifti1Image, data: np.ndarray, image: nib.Nifti1Image, label_values: Iterable[int], what: str
+) -> None:
+    """A label must lie on its image's voxel grid, use only the declared label values, and mark something."""
+    if tuple(label.shape) != tuple(image.shape):
+        raise InvalidInputError(
+            422, f"{what} has shape {tuple(label.shape)}, its image {tuple(image.shape)}: they must be the same"
+        )
+    if not np.allclose(label.affine, image.affine, atol=AFFINE_TOLERANCE, rtol=0.0):
+        raise InvalidInputError(
+            422, f"{what} is not on its image's grid: affine\n{label.affine.round(4)}\nvs\n{image.affine.round(4)}"
+        )
+    allowed = {0, *label_values}
+    values = np.unique(data)
+    unexpected = [v.item() for v in values if v != np.round(v) or int(np.round(v)) not in allowed]
+    if unexpected:
+        raise InvalidInputError(
+            422, f"{what} has values {unexpected[:10]} outside the declared labels {sorted(allowed)} (0 = background)"
+        )
+    if not values.any():
+        raise InvalidInputError(422, f"{what} is empty (all background): nothing would be learned from it")
