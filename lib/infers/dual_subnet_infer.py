@@ -15,6 +15,7 @@ from monailabel.transform.writer import Writer
 from torch import nn
 
 from ..config import AppConfig
+from ..runtime import autocast, autocast_dtype
 from ..sliding_window import sliding_window_inferer
 from ..transforms import preprocessing
 
@@ -72,6 +73,12 @@ class DualSubnetInfer(BasicInferTask):
     def inferer(self, data: dict[str, Any] | None = None) -> Inferer:
         """Always a sliding window, even for a study smaller than one window (MONAI Label's default would not)."""
         return sliding_window_inferer(self.app_config)
+
+    def run_inferer(self, data: dict[str, Any], convert_to_batch: bool = True, device: str = "cuda") -> dict[str, Any]:
+        """MONAI Label's inference, under autocast on CUDA (setting ``mixed_precision``); the softmax, and so the
+        probabilities that entropy and scores are computed from, stays float32 (autocast's own rule for softmax)."""
+        with autocast(autocast_dtype(self.app_config.mixed_precision, device), device):
+            return super().run_inferer(data, convert_to_batch, device)
 
     def inverse_transforms(self, data: dict[str, Any] | None = None) -> list:
         """Invert every invertible pre-transform (orientation, spacing) on the class probabilities, so that the label

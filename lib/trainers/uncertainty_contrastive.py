@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import filecmp
 import logging
 import os
 import shutil
 import tempfile
+from datetime import datetime
 from typing import Any
 
 import torch
@@ -27,7 +29,7 @@ from monailabel.tasks.train.basic_train import BasicTrainTask, Context
 from torch.utils.data import RandomSampler
 
 from ..config import AppConfig
-from ..distributed import all_reduce_sum, rank, world_size
+from ..distributed import all_reduce_sum, backend_for, rank, world_size
 from ..losses import UncertaintyContrastiveLoss
 from ..networks import DualSubnetSegmenter
 from ..runtime import autocast_dtype, configure_device
@@ -141,15 +143,30 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
         )
 
     def __call__(self, request: dict[str, Any], datastore: Datastore) -> dict[str, Any]:
-        for name, types in _TYPED_OPTIONS.items():
-            value = request.get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
-                raise ValueError(f"train option {name!r} must be a number of type {types[0].__name__}, got {value!r}")
-        if request.get("max_epochs") is not None and request["max_epochs"] < 1:
-            raise ValueError(f"train option 'max_epochs' must be at least 1, got {request['max_epochs']}")
-        if request.get("val_split") is not None and not 0.0 <= request["val_split"] < 1.0:
-            raise ValueError(f"train option 'val_split' must be in [0, 1), got {request['val_split']}")
+        _check_request(request)
         return super().__call__(request, datastore)
+
+    def train_torchrun_rank(self, request: dict[str, Any], datastore: Datastore) -> dict[str, Any]:
+        """One rank of a ``torchrun`` launch (one or several nodes): the request as MONAI Label's ``__call__``
+        prepares it, then MONAI Label's per-rank ``train`` with the process group ``torchrun`` describes in the
+        environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``)."""
+        _check_request(request)
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        req = copy.deepcopy(self._config)
+        req.update(copy.deepcopy(request))
+        req.update(
+            run_id=datetime.now().strftime("%Y%m%d_%H%M%S"),
+            device=device.type,
+            multi_gpu=True,
+            distributed_backend=backend_for(device),
+            distributed_url="env://",
+            local_rank=int(os.environ["LOCAL_RANK"]),
+        )
+        datalist = self.pre_process(req, datastore)
+        try:
+            return self.train(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), req, datalist)
+        finally:
+            self.cleanup(req)
 
     def pre_process(self, request: dict[str, Any], datastore: Datastore) -> list[dict[str, str]]:
         """Labeled pairs as MONAI Label returns them, plus every unlabeled study (kept in the request, which every
@@ -257,6 +274,18 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
 
     def val_inferer(self, context: Context) -> Inferer:
         return sliding_window_inferer(self.app_config)
+
+
+def _check_request(request: dict[str, Any]) -> None:
+    """The types and ranges of the request options MONAI Label itself does not check."""
+    for name, types in _TYPED_OPTIONS.items():
+        value = request.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            raise ValueError(f"train option {name!r} must be a number of type {types[0].__name__}, got {value!r}")
+    if request.get("max_epochs") is not None and request["max_epochs"] < 1:
+        raise ValueError(f"train option 'max_epochs' must be at least 1, got {request['max_epochs']}")
+    if request.get("val_split") is not None and not 0.0 <= request["val_split"] < 1.0:
+        raise ValueError(f"train option 'val_split' must be in [0, 1), got {request['val_split']}")
 
 
 def _make_checkpoints_atomic(engine: Engine) -> None:
