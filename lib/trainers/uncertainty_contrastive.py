@@ -318,6 +318,7 @@ class AtomicModelPublisher:
         os.close(fd)
         try:
             shutil.copyfile(self.source, tmp)
+            shutil.copymode(self.source, tmp)  # mkstemp's owner-only mode would hide the model from other users
             os.replace(tmp, self.target)
         except BaseException:
             os.remove(tmp)

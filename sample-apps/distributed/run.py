@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -55,6 +56,8 @@ def main(argv: list[str]) -> int:
     if "RANK" not in os.environ:
         parser.error("start this script with torchrun (see its docstring)")
 
+    # As MONAI Label's own spawned training workers log.
+    logging.basicConfig(level=logging.INFO, format=f"[rank {os.environ['RANK']}][%(levelname)s](%(name)s) %(message)s")
     app = UncertaintyContrastiveApp(args.app, args.studies, dict(args.conf))
     request = json.loads(args.request)
     if args.command == "train":
