@@ -15,7 +15,7 @@ from monailabel.transform.writer import Writer
 from torch import nn
 
 from ..config import AppConfig
-from ..runtime import autocast, autocast_dtype
+from ..runtime import autocast, autocast_dtype, configure_device
 from ..sliding_window import sliding_window_inferer
 from ..transforms import preprocessing
 
@@ -88,6 +88,8 @@ class DualSubnetInfer(BasicInferTask):
     def _get_network(self, device: str, data: dict[str, Any] | None) -> nn.Module:
         if self.get_path() is None:
             raise NoTrainedModelError(self.path)
+        # Sliding windows have one size: cuDNN's autotuned kernels are reused for every window (CUDA only).
+        configure_device(device, self.app_config.cpu_threads)
         return super()._get_network(device, data)
 
     def writer(self, data: dict[str, Any], extension: str | None = None, dtype: str | None = None) -> tuple[Any, Any]:
