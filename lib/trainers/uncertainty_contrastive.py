@@ -231,8 +231,9 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
         if not datalist or self.app_config.unlabeled_batch_size == 0:
             return None
         dataset = Dataset(datalist, self._validate_transforms(self.unlabeled_pre_transforms(context), "Unlabeled"))
-        # Every rank must shuffle with the same seed for the shards to stay disjoint: rank 0 draws it.
-        seed = int(all_reduce_sum(torch.randint(2**31 - 1, (1,)) * int(rank() == 0)))
+        # Every rank must shuffle with the same seed for the shards to stay disjoint: rank 0 draws it (on the
+        # training device: NCCL reduces GPU tensors only).
+        seed = int(all_reduce_sum(torch.randint(2**31 - 1, (1,), device=context.device) * int(rank() == 0)))
         sampler = DistributedSampler(dataset, shuffle=True, num_replicas=world_size(), rank=rank(), seed=seed)
         return DataLoader(
             dataset,
