@@ -12,11 +12,12 @@ import yaml
 
 from .networks.dual_subnet import DOWNSAMPLING_FACTOR
 
-__all__ = ["AppConfig", "DEFAULT_CONFIG_PATH", "load_config"]
+__all__ = ["AppConfig", "DEFAULT_CONFIG_PATH", "MIXED_PRECISION", "load_config"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+MIXED_PRECISION = ("auto", "bfloat16", "float16", "none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +53,8 @@ class AppConfig:
     uncertainty_threshold: float
     score_all: bool
     max_voxels: int
+    mixed_precision: str
+    cpu_threads: int
 
     def __post_init__(self) -> None:
         values = sorted(self.labels.values())
@@ -74,7 +77,7 @@ class AppConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("unlabeled_batch_size", "rampup_iterations", "num_workers"):
+        for name in ("unlabeled_batch_size", "rampup_iterations", "num_workers", "cpu_threads"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         for name in ("tv_threshold", "uncertainty_threshold"):
@@ -88,6 +91,8 @@ class AppConfig:
             raise ValueError(f"val_split must be in [0, 1), got {self.val_split}")
         if not 0.0 < self.reliable_percentile <= 100.0:
             raise ValueError(f"reliable_percentile must be in (0, 100], got {self.reliable_percentile}")
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
         if self.learning_rate <= 0 or self.contrastive_temperature <= 0:
             raise ValueError("learning_rate and contrastive_temperature must be positive")
 

@@ -3,9 +3,12 @@ way."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from monai.inferers import SlidingWindowInferer
 
-from .config import AppConfig
+if TYPE_CHECKING:  # only a type: the GPU benchmark imports this module without PyYAML
+    from .config import AppConfig
 
 __all__ = ["sliding_window_inferer"]
 

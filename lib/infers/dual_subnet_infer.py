@@ -15,6 +15,7 @@ from monailabel.transform.writer import Writer
 from torch import nn
 
 from ..config import AppConfig
+from ..runtime import autocast, autocast_dtype, configure_device
 from ..sliding_window import sliding_window_inferer
 from ..transforms import preprocessing
 
@@ -73,6 +74,12 @@ class DualSubnetInfer(BasicInferTask):
         """Always a sliding window, even for a study smaller than one window (MONAI Label's default would not)."""
         return sliding_window_inferer(self.app_config)
 
+    def run_inferer(self, data: dict[str, Any], convert_to_batch: bool = True, device: str = "cuda") -> dict[str, Any]:
+        """MONAI Label's inference, under autocast on CUDA (setting ``mixed_precision``); the softmax, and so the
+        probabilities that entropy and scores are computed from, stays float32 (autocast's own rule for softmax)."""
+        with autocast(autocast_dtype(self.app_config.mixed_precision, device), device):
+            return super().run_inferer(data, convert_to_batch, device)
+
     def inverse_transforms(self, data: dict[str, Any] | None = None) -> list:
         """Invert every invertible pre-transform (orientation, spacing) on the class probabilities, so that the label
         and the uncertainty are computed on the study's own grid."""
@@ -81,6 +88,8 @@ class DualSubnetInfer(BasicInferTask):
     def _get_network(self, device: str, data: dict[str, Any] | None) -> nn.Module:
         if self.get_path() is None:
             raise NoTrainedModelError(self.path)
+        # Sliding windows have one size: cuDNN's autotuned kernels are reused for every window (CUDA only).
+        configure_device(device, self.app_config.cpu_threads)
         return super()._get_network(device, data)
 
     def writer(self, data: dict[str, Any], extension: str | None = None, dtype: str | None = None) -> tuple[Any, Any]:

@@ -29,7 +29,7 @@ def fuse_pseudo_labels(
     probs_b: torch.Tensor,
     reliable_a: torch.Tensor,
     reliable_b: torch.Tensor,
-    a_is_better: bool,
+    a_is_better: bool | torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(pseudo_label, reliable) for each voxel (B, *spatial).
 
@@ -38,8 +38,10 @@ def fuse_pseudo_labels(
     weaker subnet learns from the better one (term 3).
     """
     cls_a, cls_b = probs_a.argmax(dim=1), probs_b.argmax(dim=1)
-    better_cls, other_cls = (cls_a, cls_b) if a_is_better else (cls_b, cls_a)
-    better_reliable = reliable_a if a_is_better else reliable_b
+    # torch.where on a (possibly GPU) scalar: no host round trip to read the decision.
+    a_is_better = torch.as_tensor(a_is_better, device=cls_a.device)
+    better_cls, other_cls = torch.where(a_is_better, cls_a, cls_b), torch.where(a_is_better, cls_b, cls_a)
+    better_reliable = torch.where(a_is_better, reliable_a, reliable_b)
     pseudo = torch.where(better_reliable, better_cls, other_cls)
     return pseudo, reliable_a | reliable_b
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..distributed import all_reduce_sum
 from ..networks import SubnetOutput
 from ..uncertainty import normalized_entropy
 from .prototype_contrastive import PrototypeContrastiveLoss, class_feature_sums, class_prototypes
@@ -26,6 +27,11 @@ class UncertaintyContrastiveLoss(nn.Module):
 
     Every term of subnet A depends only on subnet A's live outputs and on detached selections, targets and
     prototypes, and likewise for B: each term trains exactly the subnet it belongs to.
+
+    Under ``torch.distributed`` each rank holds a part of the global batch: the better subnet is chosen from the
+    supervised Dice losses summed over all ranks (every rank takes the same decision) and the prototypes from the
+    class feature sums and counts of all ranks (the same prototypes however the batch is split). In one process
+    both reductions are the identity.
     """
 
     def __init__(
@@ -62,7 +68,9 @@ class UncertaintyContrastiveLoss(nn.Module):
         sup_a, dice_a = self.supervised(out_a.logits[:n], label)
         sup_b, dice_b = self.supervised(out_b.logits[:n], label)
         tv_a, tv_b = self.verification(out_a.logits[:n], out_b.logits[:n], label)
-        a_is_better = bool(dice_a <= dice_b)
+        # A tensor, not a bool: deciding on the host would stop the GPU once per iteration.
+        dice = all_reduce_sum(torch.stack([dice_a, dice_b]).detach())
+        a_is_better = dice[0] <= dice[1]
         loss = sup_a + sup_b + self.tv_weight * (tv_a + tv_b)
         terms = {"sup_a": sup_a, "sup_b": sup_b, "tv_a": tv_a, "tv_b": tv_b}
 
@@ -76,12 +84,12 @@ class UncertaintyContrastiveLoss(nn.Module):
             terms.update(unl)
             terms["rampup"] = torch.tensor(ramp)
 
-        terms["a_is_better"] = torch.tensor(float(a_is_better))
+        terms["a_is_better"] = a_is_better.float()
         terms["loss"] = loss
         return terms
 
     def _unlabeled_terms(
-        self, out_a: SubnetOutput, out_b: SubnetOutput, label: torch.Tensor, n: int, a_is_better: bool
+        self, out_a: SubnetOutput, out_b: SubnetOutput, label: torch.Tensor, n: int, a_is_better: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         logits_a, logits_b = out_a.logits[n:], out_b.logits[n:]
         with torch.no_grad():
@@ -96,17 +104,20 @@ class UncertaintyContrastiveLoss(nn.Module):
             "unl_b": self.pseudo_label(logits_b, pseudo, reliable),
         }
         for name, out in (("con_a", out_a), ("con_b", out_b)):
-            prototypes, valid = self._prototypes(out.features.detach(), label, n, pseudo, reliable)
+            prototypes, valid = self.prototypes(out.features.detach(), label, n, pseudo, reliable)
             terms[name] = self.contrastive(out.features[n:], ensemble_class, ~reliable, prototypes, valid)
         terms["reliable_fraction"] = reliable.float().mean()
         return terms
 
-    def _prototypes(
+    def prototypes(
         self, features: torch.Tensor, label: torch.Tensor, n: int, pseudo: torch.Tensor, reliable: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Prototypes from the reliable unlabeled voxels (pseudo-labels) and from every labeled voxel (its
-        ground truth: the most reliable voxels there are, and they give every class a prototype early on)."""
+        ground truth: the most reliable voxels there are, and they give every class a prototype early on), over the
+        global batch of all ranks."""
         labeled_mask = torch.ones_like(label[:, 0], dtype=torch.bool)
         sums_l, counts_l = class_feature_sums(features[:n], label[:, 0], labeled_mask, self.num_classes)
         sums_u, counts_u = class_feature_sums(features[n:], pseudo, reliable, self.num_classes)
-        return class_prototypes(sums_l + sums_u, counts_l + counts_u)
+        # One all-reduce for sums and counts together: (C, F + 1).
+        totals = all_reduce_sum(torch.cat([sums_l + sums_u, (counts_l + counts_u).unsqueeze(1)], dim=1))
+        return class_prototypes(totals[:, :-1], totals[:, -1])

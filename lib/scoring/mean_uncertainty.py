@@ -8,12 +8,14 @@ import os
 import time
 from typing import Any
 
+from monailabel.datastore.local import LocalDatastore
 from monailabel.interfaces.datastore import Datastore
 from monailabel.interfaces.tasks.scoring import ScoringMethod
 
+from ..distributed import all_gather_objects, rank, shard, world_size
 from ..infers import NoTrainedModelError, UncertaintyContrastiveInfer
 
-__all__ = ["MeanUncertaintyScoring", "SCORE_KEY", "SCORE_TS_KEY", "model_timestamp"]
+__all__ = ["MeanUncertaintyScoring", "SCORE_KEY", "SCORE_TS_KEY", "model_timestamp", "store_image_infos"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +30,19 @@ def model_timestamp(infer_task: UncertaintyContrastiveInfer) -> float | None:
     return os.stat(path).st_mtime if path else None
 
 
+def store_image_infos(datastore: Datastore, infos: dict[str, dict[str, Any]]) -> None:
+    """Update the info of many images at once. MONAI Label's ``LocalDatastore.update_image_info`` rewrites the whole
+    datastore JSON per call (O(N) each, O(N^2) for a pool); here it is written once, under the datastore's lock.
+    Other datastores get their own per-image update."""
+    if not isinstance(datastore, LocalDatastore):
+        for image_id, info in infos.items():
+            datastore.update_image_info(image_id, info)
+        return
+    for image_id, info in infos.items():
+        datastore._datastore.objects[image_id].image.info.update(info)
+    datastore._update_datastore_file()
+
+
 class MeanUncertaintyScoring(ScoringMethod):
     """Runs the ``uncertainty_contrastive`` infer task (without writing a label) on every unlabeled study, or every
     study with ``score_all``, and stores its ``mean_uncertainty``.
@@ -35,6 +50,9 @@ class MeanUncertaintyScoring(ScoringMethod):
     Studies already scored with the current model are skipped, so that MONAI Label's automatic re-scoring (after
     every training run, every active-learning request and at start-up) costs nothing while the model is unchanged.
     No Monte-Carlo sampling: the two subnets' disagreement already shows in the entropy of their averaged softmax.
+
+    Called in every rank of a ``torch.distributed`` group (``sample-apps/distributed/run.py score`` under torchrun),
+    each rank scores its share of the pending studies and rank 0 stores all scores with one datastore write.
     """
 
     def __init__(self, infer_task: UncertaintyContrastiveInfer, score_all: bool = False) -> None:
@@ -55,26 +73,14 @@ class MeanUncertaintyScoring(ScoringMethod):
 
         images = sorted(datastore.list_images() if score_all else datastore.get_unlabeled_images())
         pending = [i for i in images if datastore.get_image_info(i).get(SCORE_TS_KEY) != model_ts]
-        start, failed = time.time(), []
-        for image_id in pending:
-            try:
-                _, data = self.infer_task(
-                    {
-                        "image": datastore.get_image_uri(image_id),
-                        "skip_writer": True,
-                        "logging": "warning",
-                        "device": request.get("device"),
-                    }
-                )
-                score = data["result"][SCORE_KEY]
-            except Exception as e:  # one unreadable study must not stop the others from being scored
-                logger.error("mean_uncertainty: cannot score %s: %s", image_id, e)
-                failed.append(image_id)
-                continue
-            # One update per study (each rewrites the datastore JSON): slower for big pools, but every finished
-            # score survives a crash of the scoring process.
-            datastore.update_image_info(image_id, {SCORE_KEY: score, SCORE_TS_KEY: model_ts})
-            logger.info("mean_uncertainty: %s => %.5f", image_id, score)
+        start = time.time()
+        scores, failed = self._score(shard(pending), request.get("device"), datastore)
+        # Under torch.distributed each rank scored its shard of the pool; one process writes them all, once.
+        gathered = all_gather_objects((scores, failed))
+        scores = {image_id: score for part, _ in gathered for image_id, score in part.items()}
+        failed = sorted(image_id for _, part in gathered for image_id in part)
+        if rank() == 0:
+            store_image_infos(datastore, {i: {SCORE_KEY: score, SCORE_TS_KEY: model_ts} for i, score in scores.items()})
         summary = {
             "total": len(images),
             "skipped": len(images) - len(pending),
@@ -82,6 +88,29 @@ class MeanUncertaintyScoring(ScoringMethod):
             "failed": failed,
             "latency": round(time.time() - start, 3),
             "model_ts": model_ts,
+            "ranks": world_size(),
         }
         logger.info("mean_uncertainty: %s", summary)
         return summary
+
+    def _score(
+        self, image_ids: list[str], device: str | None, datastore: Datastore
+    ) -> tuple[dict[str, float], list[str]]:
+        scores, failed = {}, []
+        for image_id in image_ids:
+            try:
+                _, data = self.infer_task(
+                    {
+                        "image": datastore.get_image_uri(image_id),
+                        "skip_writer": True,
+                        "logging": "warning",
+                        "device": device,
+                    }
+                )
+                scores[image_id] = data["result"][SCORE_KEY]
+            except Exception as e:  # one unreadable study must not stop the others from being scored
+                logger.error("mean_uncertainty: cannot score %s: %s", image_id, e)
+                failed.append(image_id)
+                continue
+            logger.info("mean_uncertainty: %s => %.5f", image_id, scores[image_id])
+        return scores, failed

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
+from datetime import datetime
 from typing import Any
 
 import torch
-from monai.data import DataLoader, Dataset
-from monai.handlers import ValidationHandler
+from ignite.engine import Engine
+from monai.data import DataLoader, Dataset, DistributedSampler
+from monai.handlers import CheckpointSaver, ValidationHandler
 from monai.inferers import Inferer
 from monai.transforms import (
     AsDiscreted,
@@ -23,8 +26,10 @@ from monailabel.tasks.train.basic_train import BasicTrainTask, Context
 from torch.utils.data import RandomSampler
 
 from ..config import AppConfig
+from ..distributed import all_reduce_sum, backend_for, rank, world_size
 from ..losses import UncertaintyContrastiveLoss
 from ..networks import DualSubnetSegmenter
+from ..runtime import autocast_dtype, configure_device
 from ..sliding_window import sliding_window_inferer
 from ..transforms import preprocessing
 from .atomic_publish import replace_publisher, resume_path
@@ -45,9 +50,18 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
     number of labeled studies, so that ``max_epochs`` means the same amount of work for 2 or 200 labeled studies.
     """
 
-    def __init__(self, model_dir: str, network: DualSubnetSegmenter, config: AppConfig, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        model_dir: str,
+        network: DualSubnetSegmenter,
+        config: AppConfig,
+        publish_path: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         self._network = network
         self.app_config = config
+        # Published by this class with write-and-rename; MONAI Label's publisher would copy in place.
+        self.publish_path = publish_path
         super().__init__(
             model_dir,
             description="Semi-supervised uncertainty-aware contrastive training (labeled + unlabeled studies)",
@@ -70,6 +84,38 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
     def network(self, context: Context) -> torch.nn.Module:
         return self._network
 
+    def _device(self, context: Context) -> torch.device:
+        """MONAI Label's device choice, except under torch.distributed: the GPU of this process's *local* rank
+        (``request["local_rank"]`` under torchrun, where the global rank that MONAI Label calls ``local_rank`` goes
+        past a node's GPUs), or the CPU when there is none (Gloo ranks)."""
+        if not context.multi_gpu:
+            device = super()._device(context)
+        elif torch.cuda.is_available():
+            device = torch.device("cuda", int(context.request.get("local_rank", context.local_rank)))
+            torch.cuda.set_device(device)
+        else:
+            device = torch.device("cpu")
+        local_world_size = int(os.environ.get("LOCAL_WORLD_SIZE", context.world_size)) if context.multi_gpu else 1
+        configure_device(device, self.app_config.cpu_threads, local_world_size)
+        logger.info("%d - Using device %s", context.local_rank, device)
+        return device
+
+    def _create_network_and_optimizer(self, context: Context) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+        """Both subnets in one ``DistributedDataParallel`` (they are one module), with batch norm synchronised
+        across GPUs; MONAI Label's own wrapper passes ``device_ids=[None]`` on CPU, which DDP refuses."""
+        if not context.multi_gpu:
+            return super()._create_network_and_optimizer(context)
+        network = self.network(context).to(context.device)
+        if context.device.type == "cuda":
+            network = torch.nn.SyncBatchNorm.convert_sync_batchnorm(network)
+        context.network = network
+        optimizer = self.optimizer(context)
+        device_ids = [context.device.index] if context.device.type == "cuda" else None
+        ddp = torch.nn.parallel.DistributedDataParallel(
+            network, device_ids=device_ids, find_unused_parameters=self._find_unused_parameters
+        )
+        return ddp, optimizer
+
     def optimizer(self, context: Context) -> torch.optim.Optimizer:
         return torch.optim.AdamW(context.network.parameters(), lr=float(context.request["learning_rate"]))
 
@@ -90,6 +136,28 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
     def __call__(self, request: dict[str, Any], datastore: Datastore) -> dict[str, Any]:
         validate_train_options(request, allow_unknown=True)
         return super().__call__(request, datastore)
+
+    def train_torchrun_rank(self, request: dict[str, Any], datastore: Datastore) -> dict[str, Any]:
+        """One rank of a ``torchrun`` launch (one or several nodes): the request as MONAI Label's ``__call__``
+        prepares it, then MONAI Label's per-rank ``train`` with the process group ``torchrun`` describes in the
+        environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``)."""
+        validate_train_options(request, allow_unknown=True)
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        req = copy.deepcopy(self._config)
+        req.update(copy.deepcopy(request))
+        req.update(
+            run_id=datetime.now().strftime("%Y%m%d_%H%M%S"),
+            device=device.type,
+            multi_gpu=True,
+            distributed_backend=backend_for(device),
+            distributed_url="env://",
+            local_rank=int(os.environ["LOCAL_RANK"]),
+        )
+        datalist = self.pre_process(req, datastore)
+        try:
+            return self.train(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), req, datalist)
+        finally:
+            self.cleanup(req)
 
     def pre_process(self, request: dict[str, Any], datastore: Datastore) -> list[dict[str, str]]:
         """Labeled pairs as MONAI Label returns them, plus every unlabeled study (kept in the request, which every
@@ -148,19 +216,26 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
         )
 
     def unlabeled_data_loader(self, context: Context) -> DataLoader | None:
+        """Each rank draws from its own shard of the unlabeled studies (no study twice within a pass, but for the
+        padding that makes the shards equally long); one process has one shard, shuffled in every pass."""
         datalist = context.request.get("unlabeled_datalist", [])
         if not datalist or self.app_config.unlabeled_batch_size == 0:
             return None
         dataset = Dataset(datalist, self._validate_transforms(self.unlabeled_pre_transforms(context), "Unlabeled"))
+        # Every rank must shuffle with the same seed for the shards to stay disjoint: rank 0 draws it (on the
+        # training device: NCCL reduces GPU tensors only).
+        seed = int(all_reduce_sum(torch.randint(2**31 - 1, (1,), device=context.device) * int(rank() == 0)))
+        sampler = DistributedSampler(dataset, shuffle=True, num_replicas=world_size(), rank=rank(), seed=seed)
         return DataLoader(
             dataset,
             batch_size=self.app_config.unlabeled_batch_size,
-            shuffle=True,
+            sampler=sampler,
             num_workers=self.app_config.num_workers,
         )
 
     def train_iteration_update(self, context: Context) -> SemiSupervisedIteration:
-        return SemiSupervisedIteration(self.unlabeled_data_loader(context))
+        dtype = autocast_dtype(self.app_config.mixed_precision, context.device)
+        return SemiSupervisedIteration(self.unlabeled_data_loader(context), dtype)
 
     def train_handlers(self, context: Context) -> list:
         """MONAI Label's handlers, plus a validation after the last epoch when ``val_interval`` does not divide
@@ -173,6 +248,11 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
 
     def finalize(self, context: Context) -> None:
         super().finalize(context)
+        if context.local_rank != 0:
+            return  # only rank 0 saves and publishes (MONAI Label attaches its publisher there alone)
+        for engine in (context.trainer, context.evaluator):
+            if engine is not None:
+                _make_checkpoints_atomic(engine)
         replace_publisher(context.evaluator or context.trainer)
 
     def load_path(self, output_dir: str, pretrained: bool = True) -> str | None:
@@ -185,3 +265,16 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
 
     def val_inferer(self, context: Context) -> Inferer:
         return sliding_window_inferer(self.app_config)
+
+
+def _make_checkpoints_atomic(engine: Engine) -> None:
+    """Switch MONAI's ``CheckpointSaver`` handlers on ``engine`` to ignite's write-and-rename saving (MONAI turns it
+    off for file permissions that ignite now sets itself): a crash while saving leaves the previous checkpoint, not
+    half a file that the next fine-tuning run would fail to load."""
+    for handlers in engine._event_handlers.values():
+        for handler, _, _ in handlers:
+            saver = getattr(handler, "__self__", None)
+            if isinstance(saver, CheckpointSaver):
+                for checkpoint in (saver._final_checkpoint, saver._key_metric_checkpoint, saver._interval_checkpoint):
+                    if checkpoint is not None:
+                        checkpoint.save_handler._atomic = True
