@@ -146,19 +146,8 @@ def labels_to_reach(curve: dict[int, float], target: float) -> int | None:
     return next((count for count in sorted(curve) if curve[count] >= target - 1e-9), None)
 
 
-def main(argv: list[str]) -> int:
-    parser = benchmark_parser("active_learning", DESCRIPTION)
-    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES))
-    args = parser.parse_args(argv)
-    plan = QUICK if args.quick else FULL
-    pairs = items(prepare("synthetic", plan["pool"] + plan["test"], args.data))
-    started, loops = time.time(), []
-    total = len(args.strategies) * len(plan["seeds"]) * (plan["rounds"] + 1)
-    with tqdm(total=total, desc="active learning", unit="round") as bar:
-        for seed in plan["seeds"]:
-            for strategy in args.strategies:
-                bar.set_postfix_str(f"{strategy} seed {seed}")
-                loops.append(run_loop(strategy, seed, plan, pairs, args.out / "runs", bar))
+def write_results(loops: list[dict[str, Any]], plan: dict, seconds: float, out: Path) -> dict[str, Any]:
+    """Learning curves, the labels each strategy needs to reach random's final Dice, the score/error correlation."""
     curves: dict[str, dict[int, list[float]]] = {}
     for loop in loops:
         for r in loop["rounds"]:
@@ -173,11 +162,29 @@ def main(argv: list[str]) -> int:
     ]
     if correlations:
         summary["spearman_score_vs_error"] = {"mean": float(np.nanmean(correlations)), "values": correlations}
-    result = {"plan": plan, "conf": CONF, "seconds": time.time() - started, "summary": summary, "loops": loops}
-    write_json(args.out / "active_learning.json", result)
-    learning_curve_plot(curves, args.out / "active_learning.png", "Active learning on the synthetic set (REST loop)")
-    for strategy, curve in mean_curves.items():
+    result = {"plan": plan, "conf": CONF, "seconds": seconds, "summary": summary, "loops": loops}
+    write_json(out / "active_learning.json", result)
+    learning_curve_plot(curves, out / "active_learning.png", "Active learning on the synthetic set (REST loop)")
+    return result
+
+
+def main(argv: list[str]) -> int:
+    parser = benchmark_parser("active_learning", DESCRIPTION)
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES))
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    pairs = items(prepare("synthetic", plan["pool"] + plan["test"], args.data))
+    started, loops = time.time(), []
+    total = len(args.strategies) * len(plan["seeds"]) * (plan["rounds"] + 1)
+    with tqdm(total=total, desc="active learning", unit="round") as bar:
+        for seed in plan["seeds"]:
+            for strategy in args.strategies:
+                bar.set_postfix_str(f"{strategy} seed {seed}")
+                loops.append(run_loop(strategy, seed, plan, pairs, args.out / "runs", bar))
+                # After every loop, so that an interrupted run still leaves the loops it finished.
+                result = write_results(loops, plan, time.time() - started, args.out)
+    for strategy, curve in result["summary"]["mean_test_dice"].items():
         print(f"{strategy:<12}" + "  ".join(f"{c} labeled: {d:.3f}" for c, d in sorted(curve.items())))
-    print({k: v for k, v in summary.items() if k != "mean_test_dice"})
+    print({k: v for k, v in result["summary"].items() if k != "mean_test_dice"})
     print(f"wrote {args.out / 'active_learning.json'} and active_learning.png in {result['seconds']:.0f} s")
     return 0
