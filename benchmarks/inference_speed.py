@@ -3,7 +3,7 @@ float32 version measured in the same run.
 
     python -m benchmarks.inference_speed [--device cuda] [--volume 160 160 96] [--width 8] [--compile] [--out F]
 
-Needs torch and MONAI only (not MONAI Label, nibabel or PyYAML), so that it runs on a bare GPU machine. Random
+Random
 weights and a random volume: speed does not depend on what the network has learned. Prints one JSON line per
 measurement and a table with each variant's ratio to the plain one.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import sys
 import time
@@ -23,32 +22,12 @@ from typing import Any
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-
-def _semi_supervised_iteration() -> type:
-    """``lib.trainers.semi_supervised_iteration`` without running ``lib/trainers/__init__.py``, which imports the
-    MONAI Label train task (absent on a bare GPU machine): the benchmark times the app's own training step."""
-    if "lib.trainers" not in sys.modules:
-        package = types.ModuleType("lib.trainers")
-        package.__path__ = [str(ROOT / "lib" / "trainers")]
-        sys.modules["lib.trainers"] = package
-    name = "lib.trainers.semi_supervised_iteration"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "lib" / "trainers" / "semi_supervised_iteration.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name].SemiSupervisedIteration
-
-
-from lib.losses import UncertaintyContrastiveLoss  # noqa: E402
-from lib.networks import DualSubnetSegmenter  # noqa: E402
-from lib.runtime import autocast, autocast_dtype, configure_device  # noqa: E402
-from lib.sliding_window import sliding_window_inferer  # noqa: E402
-from lib.uncertainty import normalized_entropy  # noqa: E402
+from lib.losses import UncertaintyContrastiveLoss
+from lib.networks import DualSubnetSegmenter
+from lib.runtime import autocast, autocast_dtype, configure_device
+from lib.sliding_window import sliding_window_inferer
+from lib.trainers.semi_supervised_iteration import SemiSupervisedIteration
+from lib.uncertainty import normalized_entropy
 
 DESCRIPTION = "CPU/GPU speed of training, inference and scoring; options as ratios to plain float32"
 NUM_CLASSES = 3
@@ -89,7 +68,7 @@ def _train_iterations(args: argparse.Namespace, device: torch.device, dtype: tor
         "label": torch.randint(0, NUM_CLASSES, (args.batch, 1, *patch), device=device),
     }
     unlabeled = [{"image": torch.rand(args.batch, 1, *patch, device=device)}]
-    step = _semi_supervised_iteration()(unlabeled, dtype)
+    step = SemiSupervisedIteration(unlabeled, dtype)
     engine = _Engine(
         network=network,
         optimizer=torch.optim.AdamW(network.parameters(), lr=1e-3),
@@ -161,7 +140,7 @@ def _median(values: list[float]) -> float:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.inference_speed", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks inference_speed", description=DESCRIPTION)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--volume", type=int, nargs=3, default=[128, 128, 80], help="voxels of the scored volume")
     parser.add_argument("--patch", type=int, nargs=3, default=[48, 48, 32], help="training patch = window size")
