@@ -1,7 +1,7 @@
 """Speed of training iterations, inference and scoring on this machine's CPU or GPU, each option against the plain
 float32 version measured in the same run.
 
-    python -m benchmarks.inference_speed [--device cuda] [--volume 160 160 96] [--width 8] [--compile] [--out F]
+    python -m benchmarks inference_speed [--device cuda] [--volume 160 160 96] [--width 8] [--compile] [--out F]
 
 Random
 weights and a random volume: speed does not depend on what the network has learned. Prints one JSON line per
