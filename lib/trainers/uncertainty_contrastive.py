@@ -55,13 +55,10 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
         model_dir: str,
         network: DualSubnetSegmenter,
         config: AppConfig,
-        publish_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         self._network = network
         self.app_config = config
-        # Published by this class with write-and-rename; MONAI Label's publisher would copy in place.
-        self.publish_path = publish_path
         super().__init__(
             model_dir,
             description="Semi-supervised uncertainty-aware contrastive training (labeled + unlabeled studies)",
