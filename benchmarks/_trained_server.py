@@ -13,7 +13,7 @@ from pathlib import Path
 from monailabel.client import MONAILabelClient
 
 from tests.helpers import demo_generator
-from tests.server_process import ServerProcess, copy_app
+from tests.server_process import TINY_CONF, ServerProcess, copy_app
 
 from .common import ROOT
 
@@ -23,15 +23,7 @@ rest = importlib.import_module("rest")
 __all__ = ["CONF", "MODEL", "rest", "trained_server"]
 
 MODEL = "uncertainty_contrastive"
-# Tiny networks and studies, as in the integration tests.
-CONF = {
-    "width": "4",
-    "patch_size": "[32,32,16]",
-    "iterations_per_epoch": "2",
-    "labeled_batch_size": "1",
-    "unlabeled_batch_size": "1",
-    "sw_batch_size": "4",
-}
+CONF = TINY_CONF
 LABELED = ("study_000", "study_001", "study_002")
 
 

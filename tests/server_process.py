@@ -19,9 +19,18 @@ import requests
 
 from tests.helpers import ROOT
 
-__all__ = ["ServerProcess", "copy_app", "free_port"]
+__all__ = ["TINY_CONF", "ServerProcess", "copy_app", "free_port"]
 
 STARTUP_TIMEOUT = 180.0
+# Tiny networks and patches, so that a training run takes seconds on a CPU: for tests and quick benchmark servers.
+TINY_CONF = {
+    "width": "4",
+    "patch_size": "[32,32,16]",
+    "iterations_per_epoch": "2",
+    "labeled_batch_size": "1",
+    "unlabeled_batch_size": "1",
+    "sw_batch_size": "4",
+}
 
 
 def free_port() -> int:

@@ -8,19 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import demo_generator
-from tests.server_process import ServerProcess, copy_app
+from tests.server_process import TINY_CONF, ServerProcess, copy_app
 
-# Tiny networks and patches so that a training run takes seconds on a CPU.
-SERVER_CONF = {
-    "width": "4",
-    "patch_size": "[32,32,16]",
-    "iterations_per_epoch": "2",
-    "labeled_batch_size": "1",
-    "unlabeled_batch_size": "1",
-    "sw_batch_size": "4",
-    # Larger than the tests' two epochs: the trainer must still validate after the last epoch and publish a model.
-    "val_interval": "5",
-}
+# Larger val_interval than the tests' two epochs: the trainer must still validate after the last epoch and publish.
+SERVER_CONF = {**TINY_CONF, "val_interval": "5"}
 
 
 @dataclass
