@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from monailabel.client import MONAILabelClient
+from monailabel.config import settings
 from tqdm import tqdm
 
 from lib.config import load_config
@@ -59,7 +60,9 @@ def _app_with_model(root: Path, studies: Path) -> Path:
 
 
 def measure_scoring(app_dir: Path, studies: Path) -> dict[str, Any]:
-    """Both scorers over the same unlabeled studies, in this process, as MONAI Label's scoring subprocess runs them."""
+    """Both scorers over the same unlabeled studies, in this process, as MONAI Label's scoring subprocess runs them:
+    without the datastore's file watcher, whose thread would otherwise outlive the study folder."""
+    settings.MONAI_LABEL_DATASTORE_AUTO_RELOAD = False
     app = UncertaintyContrastiveApp(str(app_dir), str(studies), {key: str(v) for key, v in CONF.items()})
     datastore = app.datastore()
     volumes = len(datastore.get_unlabeled_images())

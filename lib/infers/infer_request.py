@@ -36,7 +36,8 @@ def _flag(v: Any) -> bool:
 INFER_OPTIONS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "uncertainty_threshold": (_threshold, "a number in (0, 1]"),
     "device": (_string, "a device name such as 'cpu' or 'cuda'"),
-    "result_extension": (lambda v: v in (".nii.gz", ".nii"), "'.nii.gz' or '.nii'"),
+    # OHIF's MONAI Label panel asks for ``.nrrd`` (written by ITK); NIfTI is written by nibabel.
+    "result_extension": (lambda v: v in (".nii.gz", ".nii", ".nrrd"), "'.nii.gz', '.nii' or '.nrrd'"),
     "result_dtype": (lambda v: v in ("uint8", "uint16", "int16", "int32"), "an integer dtype name such as 'uint8'"),
     "result_compress": (_flag, "true or false"),
     "client_id": (lambda v: v is None or isinstance(v, str), "a string"),  # MONAILabelClient sends null
