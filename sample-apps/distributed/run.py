@@ -28,6 +28,7 @@ import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 
 from lib.distributed import backend_for  # noqa: E402
+from lib.infers.dual_subnet_infer import NoTrainedModelError  # noqa: E402
 from lib.runtime import configure_device  # noqa: E402
 from main import MODEL_NAME, UncertaintyContrastiveApp  # noqa: E402
 
@@ -60,11 +61,17 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format=f"[rank {os.environ['RANK']}][%(levelname)s](%(name)s) %(message)s")
     app = UncertaintyContrastiveApp(args.app, args.studies, dict(args.conf))
     request = json.loads(args.request)
+    rank_0 = int(os.environ["RANK"]) == 0
     if args.command == "train":
         result = app._trainers[MODEL_NAME].train_torchrun_rank(request, app.datastore())
     else:
-        result = _score(app, request)
-    if int(os.environ["RANK"]) == 0:
+        try:
+            result = _score(app, request)
+        except NoTrainedModelError as error:
+            if rank_0:
+                print(f"cannot score: {error.detail}", file=sys.stderr)
+            return 2
+    if rank_0:
         print(json.dumps(result, default=str))
     return 0
 
