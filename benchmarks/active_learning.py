@@ -14,6 +14,7 @@ same model is recorded for the ``uncertainty`` loop.
 from __future__ import annotations
 
 import importlib
+import json
 import shutil
 import sys
 import time
@@ -168,21 +169,39 @@ def write_results(loops: list[dict[str, Any]], plan: dict, seconds: float, out: 
     return result
 
 
+def finished_loops(path: Path, plan: dict[str, Any]) -> tuple[list[dict[str, Any]], float]:
+    """The loops and seconds of an earlier run, if it had the same plan: a resumed run adds to them, never mixes
+    plans."""
+    if not path.exists():
+        return [], 0.0
+    earlier = json.loads(path.read_text())
+    if earlier["plan"] != json.loads(json.dumps(plan)):
+        raise SystemExit(f"{path} was written with another plan ({earlier['plan']}); choose another --out")
+    return earlier["loops"], earlier["seconds"]
+
+
 def main(argv: list[str]) -> int:
     parser = benchmark_parser("active_learning", DESCRIPTION)
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES))
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the loops that an earlier run of the same plan wrote to --out"
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     pairs = items(prepare("synthetic", plan["pool"] + plan["test"], args.data))
-    started, loops = time.time(), []
-    total = len(args.strategies) * len(plan["seeds"]) * (plan["rounds"] + 1)
-    with tqdm(total=total, desc="active learning", unit="round") as bar:
-        for seed in plan["seeds"]:
-            for strategy in args.strategies:
-                bar.set_postfix_str(f"{strategy} seed {seed}")
-                loops.append(run_loop(strategy, seed, plan, pairs, args.out / "runs", bar))
-                # After every loop, so that an interrupted run still leaves the loops it finished.
-                result = write_results(loops, plan, time.time() - started, args.out)
+    loops, earlier_seconds = finished_loops(args.out / "active_learning.json", plan) if args.resume else ([], 0.0)
+    done = {(lp["strategy"], lp["seed"]) for lp in loops}
+    started = time.time() - earlier_seconds
+    todo = [(seed, s) for seed in plan["seeds"] for s in args.strategies if (s, seed) not in done]
+    result = write_results(loops, plan, earlier_seconds, args.out) if loops else None
+    with tqdm(total=len(todo) * (plan["rounds"] + 1), desc="active learning", unit="round") as bar:
+        for seed, strategy in todo:
+            bar.set_postfix_str(f"{strategy} seed {seed}")
+            loops.append(run_loop(strategy, seed, plan, pairs, args.out / "runs", bar))
+            # After every loop, so that an interrupted run still leaves the loops it finished (see --resume).
+            result = write_results(loops, plan, time.time() - started, args.out)
+    if result is None:
+        raise SystemExit("nothing to run: no strategy or seed left")
     for strategy, curve in result["summary"]["mean_test_dice"].items():
         print(f"{strategy:<12}" + "  ".join(f"{c} labeled: {d:.3f}" for c, d in sorted(curve.items())))
     print({k: v for k, v in result["summary"].items() if k != "mean_test_dice"})
