@@ -23,18 +23,23 @@ class Server:
     log: Path
 
 
+def start_demo_server(root: Path, conf: dict[str, str]) -> ServerProcess:
+    """A copy of the app under ``root`` serving six unlabeled 32x32x24 demo studies (their ground truth in
+    ``root/data_groundtruth``); a server that does not come up fails the test with its log's tail."""
+    studies = root / "data"
+    demo_generator().generate(studies, num=6, labeled=0, seed=11, shape=(32, 32, 24))
+    process = ServerProcess(copy_app(root / "app"), studies, conf, log=root / "server.log")
+    try:
+        return process.start()
+    except RuntimeError as error:
+        pytest.fail(str(error))
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("server")
-    app_dir = copy_app(root / "app")
-    studies = root / "data"
-    demo_generator().generate(studies, num=6, labeled=0, seed=11, shape=(32, 32, 24))
-    process = ServerProcess(app_dir, studies, SERVER_CONF, log=root / "server.log")
+    process = start_demo_server(root, SERVER_CONF)
     try:
-        process.start()
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    try:
-        yield Server(process.url, app_dir, studies, root / "data_groundtruth", process.log)
+        yield Server(process.url, process.app_dir, process.studies, root / "data_groundtruth", process.log)
     finally:
         process.stop()

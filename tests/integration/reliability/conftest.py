@@ -16,9 +16,9 @@ import pytest
 import requests
 from monailabel.client import MONAILabelClient
 
-from tests.helpers import ROOT, demo_generator
-from tests.integration.conftest import SERVER_CONF
-from tests.server_process import ServerProcess, copy_app
+from tests.helpers import ROOT
+from tests.integration.conftest import SERVER_CONF, start_demo_server
+from tests.server_process import ServerProcess
 
 MODEL = "uncertainty_contrastive"
 LABELED = ("study_000", "study_001", "study_002")
@@ -60,15 +60,8 @@ class HardenedServer:
 @pytest.fixture(scope="session")
 def hardened_server(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("reliability")
-    app_dir = copy_app(root / "app")
-    studies = root / "data"
-    demo_generator().generate(studies, num=6, labeled=0, seed=11, shape=(32, 32, 24))
-    process = ServerProcess(app_dir, studies, {**SERVER_CONF, "max_voxels": str(MAX_VOXELS)}, log=root / "server.log")
-    try:
-        process.start()
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    server = HardenedServer(process, process.url, app_dir, studies, root / "data_groundtruth")
+    process = start_demo_server(root, {**SERVER_CONF, "max_voxels": str(MAX_VOXELS)})
+    server = HardenedServer(process, process.url, process.app_dir, process.studies, root / "data_groundtruth")
     try:
         client = MONAILabelClient(server.url, tmpdir=str(tmp_path_factory.mktemp("client")))
         for image_id in LABELED:
