@@ -22,7 +22,6 @@ import numpy as np
 import torch
 from monai.transforms import Compose, Rand3DElasticd, RandAffined, RandBiasField
 from scipy.ndimage import zoom
-from tqdm import tqdm
 
 from tests.helpers import demo_generator
 
@@ -93,12 +92,8 @@ def make_mni(out: Path, num: int, seed: int) -> list[str]:
         ]
     )
     bias = RandBiasField(degree=3, coeff_range=(-0.3, 0.3), prob=1.0)
-    truth_dir = out.parent / f"{out.name}_groundtruth"
-    out.mkdir(parents=True, exist_ok=True)
-    truth_dir.mkdir(parents=True, exist_ok=True)
-    ids = []
-    for i in tqdm(range(num), desc="MNI subjects", unit="subject"):
-        rng = np.random.default_rng([seed, i])
+
+    def make(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         deform.set_random_state(seed=int(rng.integers(2**31)))
         bias.set_random_state(seed=int(rng.integers(2**31)))
         warped = deform({k: torch.as_tensor(template[k][None]) for k in keys})
@@ -107,12 +102,9 @@ def make_mni(out: Path, num: int, seed: int) -> list[str]:
         image = np.asarray(bias(t1[None]))[0] * rng.uniform(0.85, 1.15)
         image = image + rng.normal(0.0, 0.03, image.shape)
         image = np.clip(image * 1000.0, 0, 32767).astype(np.int16)
-        affine = np.diag([MNI_SPACING * rng.choice([-1.0, 1.0]), MNI_SPACING, MNI_SPACING, 1.0])
-        study = f"subject_{i:03d}"
-        nib.save(nib.Nifti1Image(image, affine), str(out / f"{study}.nii.gz"))
-        nib.save(nib.Nifti1Image(label, affine), str(truth_dir / f"{study}.nii.gz"))
-        ids.append(study)
-    return ids
+        return image, label, np.diag([MNI_SPACING * rng.choice([-1.0, 1.0]), MNI_SPACING, MNI_SPACING, 1.0])
+
+    return demo_generator().write_studies(out, num, 0, seed, make, prefix="subject")
 
 
 DATASETS: dict[str, StudySet] = {

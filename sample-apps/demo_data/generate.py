@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import nibabel as nib
@@ -95,6 +96,25 @@ def _save_atomic(array: np.ndarray, affine: np.ndarray, path: Path) -> None:
 
 def generate(out: Path, num: int, labeled: int, seed: int, shape: tuple[int, int, int]) -> list[str]:
     """Write ``num`` studies (the first ``labeled`` of them with a final label); returns the study ids."""
+
+    def make(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        image, label = make_study(rng, shape)
+        return image, label, _affine(rng)
+
+    return write_studies(out, num, labeled, seed, make)
+
+
+def write_studies(
+    out: Path,
+    num: int,
+    labeled: int,
+    seed: int,
+    make: Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray, np.ndarray]],
+    prefix: str = "study",
+) -> list[str]:
+    """A MONAI Label local datastore of ``num`` studies that ``make`` draws as (image, label, affine) from a generator
+    seeded by (``seed``, study index), so that a study does not depend on how many are made; the ground truth of every
+    study beside it in ``<out>_groundtruth/``, the first ``labeled`` also as final labels."""
     if not 0 <= labeled <= num:
         raise ValueError(f"labeled must be between 0 and num ({num}), got {labeled}")
     final_dir = out / "labels" / "final"
@@ -102,11 +122,9 @@ def generate(out: Path, num: int, labeled: int, seed: int, shape: tuple[int, int
     final_dir.mkdir(parents=True, exist_ok=True)
     truth_dir.mkdir(parents=True, exist_ok=True)
     ids = []
-    for i in tqdm(range(num), desc="demo studies", unit="study"):
-        rng = np.random.default_rng([seed, i])
-        image, label = make_study(rng, shape)
-        affine = _affine(rng)
-        study = f"study_{i:03d}"
+    for i in tqdm(range(num), desc=f"{prefix} volumes", unit="study"):
+        image, label, affine = make(np.random.default_rng([seed, i]))
+        study = f"{prefix}_{i:03d}"
         _save_atomic(image, affine, out / f"{study}.nii.gz")
         _save_atomic(label, affine, truth_dir / f"{study}.nii.gz")
         if i < labeled:
