@@ -108,7 +108,11 @@ class UncertaintyContrastiveApp(RequestGuards, MONAILabelApp):
         }
 
     def init_strategies(self) -> dict[str, Strategy]:
-        strategies = {"uncertainty": MostUncertain(self._infers[MODEL_NAME]), "random": Random(), "first": First()}
+        strategies = {
+            "uncertainty": MostUncertain(self._infers[MODEL_NAME], self.app_config.next_study_score),
+            "random": Random(),
+            "first": First(),
+        }
         if self.app_config.dropout > 0:
             strategies["epistemic"] = Epistemic()
         return strategies

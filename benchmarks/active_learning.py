@@ -3,12 +3,14 @@
 Per strategy and seed: a fresh copy of the app and a pool of unlabeled studies; ``start`` of them labeled at random,
 then ``rounds`` times {train (fine-tuning the previous model, as the app does), score, ask the strategy for the next
 study, upload its ground-truth label}. After each training run the published model is evaluated on a test split the
-server never sees. Strategies: ``uncertainty`` (the app's ``mean_uncertainty`` scoring), ``random``, and MONAI
-Label's own Monte-Carlo dropout ``epistemic`` scoring and strategy (all three with the same network, dropout on).
+server never sees. Strategies: ``uncertainty`` (the app's strategy with its default ranking, by the subnets'
+disagreement), ``mean_uncertainty`` (the same strategy ranking by mean voxel entropy: ``--conf next_study_score
+mean_uncertainty``), ``random``, and MONAI Label's own Monte-Carlo dropout ``epistemic`` scoring and strategy (all
+with the same network, dropout on).
 
 MONAI Label's automatic re-scoring is switched off (``MONAI_LABEL_AUTO_UPDATE_SCORING=false``) so that each loop runs
-only its own scorer; the correlation of each pool study's stored ``mean_uncertainty`` with its actual error under the
-same model is recorded for the ``uncertainty`` loop.
+only its own scorer; the correlation of each pool study's stored score with its actual error under the same model is
+recorded for the loops of the app's scorer.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import shutil
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +45,31 @@ rest = importlib.import_module("rest")
 DESCRIPTION = "active-learning loop over REST: uncertainty vs random vs MONAI Label's epistemic, Dice per label count"
 
 MODEL = "uncertainty_contrastive"
-STRATEGIES = {  # strategy -> (scoring method it needs, the score key, the key of the model timestamp it was made with)
-    "uncertainty": ("mean_uncertainty", "mean_uncertainty", "mean_uncertainty_ts"),
-    "random": (None, None, None),
-    "epistemic": ("epistemic", "epistemic_entropy", "epistemic_ts"),
+
+
+@dataclass(frozen=True)
+class LoopStrategy:
+    """How one loop picks studies: the server's strategy, the scoring method it needs (and the image-info keys of the
+    score it ranks by and of the model timestamp that score was made with), and any app setting it needs."""
+
+    server_strategy: str
+    scoring: str | None = None
+    score_key: str | None = None
+    ts_key: str | None = None
+    conf: dict[str, str] = field(default_factory=dict)
+
+
+STRATEGIES = {
+    "uncertainty": LoopStrategy("uncertainty", "mean_uncertainty", "subnet_disagreement", "mean_uncertainty_ts"),
+    "mean_uncertainty": LoopStrategy(
+        "uncertainty",
+        "mean_uncertainty",
+        "mean_uncertainty",
+        "mean_uncertainty_ts",
+        {"next_study_score": "mean_uncertainty"},
+    ),
+    "random": LoopStrategy("random"),
+    "epistemic": LoopStrategy("epistemic", "epistemic", "epistemic_entropy", "epistemic_ts"),
 }
 FULL = dict(pool=14, test=6, start=2, rounds=3, seeds=(0, 1), max_epochs=3, iterations_per_epoch=20)
 QUICK = dict(pool=4, test=1, start=1, rounds=1, seeds=(0,), max_epochs=1, iterations_per_epoch=2)
@@ -80,7 +104,7 @@ def _mean_dice(metrics: dict[str, list]) -> list[float]:
 
 
 def run_loop(strategy: str, seed: int, plan: dict, pairs: list[dict], work: Path, bar: tqdm) -> dict[str, Any]:
-    scoring, score_key, ts_key = STRATEGIES[strategy]
+    how = STRATEGIES[strategy]
     pool, test_items = pairs[: plan["pool"]], pairs[plan["pool"] : plan["pool"] + plan["test"]]
     run_dir = work / f"{strategy}_seed{seed}"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -91,7 +115,7 @@ def run_loop(strategy: str, seed: int, plan: dict, pairs: list[dict], work: Path
         study = Path(pair["image"]).name[: -len(".nii.gz")]
         shutil.copy(pair["image"], studies / Path(pair["image"]).name)
         truth[study] = pair["label"]
-    conf = {**CONF, "iterations_per_epoch": str(plan["iterations_per_epoch"])}
+    conf = {**CONF, "iterations_per_epoch": str(plan["iterations_per_epoch"]), **how.conf}
     config = load_config(conf)
     server = ServerProcess(
         app_dir, studies, conf, run_dir / "server.log", env={"MONAI_LABEL_AUTO_UPDATE_SCORING": "false"}
@@ -116,18 +140,18 @@ def run_loop(strategy: str, seed: int, plan: dict, pairs: list[dict], work: Path
             }
             if round_index < plan["rounds"]:
                 unlabeled = sorted(set(truth) - set(labeled))
-                if scoring:
+                if how.scoring:
                     scoring_start = time.time()
-                    rest.run_scoring(server.url, scoring)
-                    scores = _scores(server.url, unlabeled, score_key, ts_key, model_path)
+                    rest.run_scoring(server.url, how.scoring)
+                    scores = _scores(server.url, unlabeled, how.score_key, how.ts_key, model_path)
                     record["scoring_seconds_per_study"] = (time.time() - scoring_start) / len(unlabeled)
-                    if strategy == "uncertainty":
+                    if how.scoring == "mean_uncertainty":
                         pool_items = [{"image": str(studies / f"{s}.nii.gz"), "label": truth[s]} for s in unlabeled]
                         errors = 1.0 - np.array(_mean_dice(evaluate(network, config, pool_items, device())["averaged"]))
                         record["spearman_score_vs_error"] = float(
                             spearmanr([scores[s] for s in unlabeled], errors).statistic
                         )
-                response = requests.post(f"{server.url}/activelearning/{strategy}", json={}, timeout=60)
+                response = requests.post(f"{server.url}/activelearning/{how.server_strategy}", json={}, timeout=60)
                 response.raise_for_status()
                 choice = response.json()
                 if choice.get("strategy_fallback"):

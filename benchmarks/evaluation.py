@@ -14,12 +14,12 @@ from monai.transforms import Compose
 from torch import nn
 
 from lib.config import AppConfig
-from lib.networks import DualSubnetSegmenter
+from lib.networks import DualSubnetSegmenter, StackedSubnetSoftmax
 from lib.sliding_window import sliding_window_inferer
 from lib.transforms import preprocessing
-from lib.uncertainty import normalized_entropy
+from lib.uncertainty import normalized_entropy, subnet_disagreement
 
-__all__ = ["evaluate"]
+__all__ = ["CANDIDATE_SCORES", "evaluate", "study_scores"]
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 
@@ -30,23 +30,38 @@ def _probabilities(network: nn.Module) -> tuple[Predictor, Callable[[torch.Tenso
     average and each subnet alone are read; for a single network such as the UNet baseline, its softmax."""
     if isinstance(network, DualSubnetSegmenter):
 
-        def both(x: torch.Tensor) -> torch.Tensor:
-            out_a, out_b = network(x, return_subnets=True)
-            return torch.cat([out_a.logits.softmax(1), out_b.logits.softmax(1)], dim=1)
-
         def split(probs: torch.Tensor) -> dict[str, torch.Tensor]:
             vnet, resnet = probs.chunk(2, dim=1)
             return {"averaged": (vnet + resnet) / 2, "vnet": vnet, "resnet": resnet}
 
-        return both, split
+        return StackedSubnetSoftmax(network), split
     return (lambda x: network(x).softmax(1)), (lambda probs: {"single": probs})
+
+
+CANDIDATE_SCORES = ("mean_uncertainty", "foreground_uncertainty", "subnet_disagreement")
+
+
+def study_scores(probs: torch.Tensor, subnets: tuple[torch.Tensor, torch.Tensor] | None) -> dict[str, float]:
+    """Candidate "label this next" scores of one study: the app's two (``mean_uncertainty``, mean normalised entropy
+    over the volume, and ``subnet_disagreement``) and the entropy summed over the volume per predicted foreground
+    voxel, which like the disagreement does not grow with the size of what is segmented."""
+    entropy = normalized_entropy(probs)
+    foreground = probs.argmax(1) > 0
+    scores = {
+        "mean_uncertainty": float(entropy.mean()),
+        "foreground_uncertainty": float(entropy.sum() / foreground.sum().clamp_min(1)),
+    }
+    if subnets is not None:
+        scores["subnet_disagreement"] = subnet_disagreement(subnets[0].argmax(1), subnets[1].argmax(1))
+    return scores
 
 
 @torch.no_grad()
 def evaluate(
     network: nn.Module, config: AppConfig, test: list[dict[str, str]], device: torch.device
 ) -> dict[str, dict[str, list]]:
-    """Per predictor: per-study lists ``dice``/``hd95``/``asd`` (one value per label) and ``mean_uncertainty``."""
+    """Per predictor: per-study lists ``dice``/``hd95``/``asd`` (one value per label) and the candidate scores of
+    :func:`study_scores` (``disagreement`` for the subnet pair's average only)."""
     network.eval()
     predict, split = _probabilities(network)
     inferer = sliding_window_inferer(config)
@@ -60,12 +75,15 @@ def evaluate(
     for item in data:
         image = item["image"][None].to(device)
         label = one_hot(item["label"][None].long().to(device), config.num_classes)
-        for name, probs in split(inferer(image, predict)).items():
+        outputs = split(inferer(image, predict))
+        for name, probs in outputs.items():
             pred = one_hot(probs.argmax(1, keepdim=True), config.num_classes)
-            per_study = results.setdefault(name, {"dice": [], "hd95": [], "asd": [], "mean_uncertainty": []})
+            per_study = results.setdefault(name, {"dice": [], "hd95": [], "asd": []})
             for metric_name, metric in metrics.items():
                 kwargs = {} if metric_name == "dice" else {"spacing": list(config.spacing)}
                 value = metric(pred, label, **kwargs)[0].cpu().numpy().astype(float)
                 per_study[metric_name].append([None if not np.isfinite(v) else float(v) for v in value])
-            per_study["mean_uncertainty"].append(float(normalized_entropy(probs).mean()))
+            subnets = (outputs["vnet"], outputs["resnet"]) if name == "averaged" else None
+            for score_name, score in study_scores(probs, subnets).items():
+                per_study.setdefault(score_name, []).append(score)
     return results

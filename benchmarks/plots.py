@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["accuracy_plot", "learning_curve_plot"]
+__all__ = ["accuracy_plot", "learning_curve_plot", "score_error_plot"]
 
 # Which (recipe, predictor) pairs to draw, and their legend names, in order.
 BARS = [
@@ -64,6 +64,27 @@ def accuracy_plot(summary: list[dict[str, Any]], label_names: dict[str, tuple[st
     plt.close(fig)
 
 
+def _save(fig: plt.Figure, path: Path) -> None:
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def score_error_plot(runs: dict[str, dict[str, Any]], scores: tuple[str, ...], path: Path) -> None:
+    """One panel per candidate score: each study's score against its error, one colour per model, Spearman in the
+    legend."""
+    fig, axes = plt.subplots(1, len(scores), figsize=(4.6 * len(scores), 4.2), squeeze=False)
+    for ax, score in zip(axes[0], scores):
+        for name, run in sorted(runs.items()):
+            ax.scatter(run["scores"][score], run["error"], s=18, label=f"{name} (ρ {run['spearman'][score]:+.2f})")
+        ax.set_xlabel(score)
+        ax.set_ylabel("error (1 − Dice)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    _save(fig, path)
+
+
 def learning_curve_plot(curves: dict[str, dict[int, list[float]]], path: Path, title: str) -> None:
     """Test Dice against the number of labeled studies, one line per strategy, mean over seeds with a min–max band."""
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
@@ -78,7 +99,4 @@ def learning_curve_plot(curves: dict[str, dict[int, list[float]]], path: Path, t
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)

@@ -12,12 +12,14 @@ import yaml
 
 from .networks.dual_subnet import DOWNSAMPLING_FACTOR
 
-__all__ = ["AppConfig", "DEFAULT_CONFIG_PATH", "MIXED_PRECISION", "load_config"]
+__all__ = ["AppConfig", "DEFAULT_CONFIG_PATH", "MIXED_PRECISION", "STUDY_SCORES", "load_config"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
 MIXED_PRECISION = ("auto", "bfloat16", "float16", "none")
+# The per-study scores that scoring stores from one pass (lib.scoring), any of which the strategy may rank by.
+STUDY_SCORES = ("subnet_disagreement", "mean_uncertainty")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +54,7 @@ class AppConfig:
     num_workers: int
     uncertainty_threshold: float
     score_all: bool
+    next_study_score: str
     max_voxels: int
     mixed_precision: str
     cpu_threads: int
@@ -91,6 +94,8 @@ class AppConfig:
             raise ValueError(f"val_split must be in [0, 1), got {self.val_split}")
         if not 0.0 < self.reliable_percentile <= 100.0:
             raise ValueError(f"reliable_percentile must be in (0, 100], got {self.reliable_percentile}")
+        if self.next_study_score not in STUDY_SCORES:
+            raise ValueError(f"next_study_score must be one of {STUDY_SCORES}, got {self.next_study_score!r}")
         if self.mixed_precision not in MIXED_PRECISION:
             raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
         if self.learning_rate <= 0 or self.contrastive_temperature <= 0:

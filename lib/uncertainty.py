@@ -10,7 +10,7 @@ import math
 
 import torch
 
-__all__ = ["normalized_entropy"]
+__all__ = ["normalized_entropy", "subnet_disagreement"]
 
 _EPS = 1e-8
 
@@ -26,3 +26,17 @@ def normalized_entropy(probs: torch.Tensor, dim: int = 1) -> torch.Tensor:
         raise ValueError(f"probs needs at least two classes along dim {dim}, got shape {tuple(probs.shape)}")
     entropy = -(probs * torch.log(probs.clamp_min(_EPS))).sum(dim=dim)
     return entropy / math.log(num_classes)
+
+
+def subnet_disagreement(label_a: torch.Tensor, label_b: torch.Tensor) -> float:
+    """Of the voxels that either subnet labels as foreground, the fraction where the two label maps differ; 0 where
+    neither labels anything.
+
+    Unlike the mean entropy over the volume, which grows with the boundary area of what is segmented (and so is
+    highest for large, easy structures), this is relative to the segmented region itself: it measures how much of the
+    segmentation the two dissimilar subnets dispute (see ``python -m benchmarks score_error``).
+    """
+    if label_a.shape != label_b.shape:
+        raise ValueError(f"label maps differ in shape: {tuple(label_a.shape)} vs {tuple(label_b.shape)}")
+    either = (label_a > 0) | (label_b > 0)
+    return float(((label_a != label_b) & either).sum() / either.sum().clamp_min(1))

@@ -10,7 +10,7 @@ from monailabel.interfaces.datastore import Datastore
 from monailabel.interfaces.tasks.strategy import Strategy
 
 from ..infers import UncertaintyContrastiveInfer
-from ..scoring.mean_uncertainty import SCORE_KEY, SCORE_TS_KEY, model_timestamp
+from ..scoring.mean_uncertainty import SCORE_TS_KEY, STUDY_SCORES, model_timestamp
 
 __all__ = ["MostUncertain"]
 
@@ -18,15 +18,19 @@ logger = logging.getLogger(__name__)
 
 
 class MostUncertain(Strategy):
-    """Highest ``mean_uncertainty`` among the unlabeled studies scored with the current model.
+    """Highest score (``score_key``: ``subnet_disagreement`` or ``mean_uncertainty``) among the unlabeled studies
+    scored with the current model.
 
     Strategies run inside the request, so this one only reads stored scores. Studies without a current score are
     left out (and counted in the log); when none has one, the choice is random and the response says so.
     """
 
-    def __init__(self, infer_task: UncertaintyContrastiveInfer) -> None:
-        super().__init__("Unlabeled study with the highest mean uncertainty under the current model")
+    def __init__(self, infer_task: UncertaintyContrastiveInfer, score_key: str) -> None:
+        if score_key not in STUDY_SCORES:
+            raise ValueError(f"score_key must be one of {STUDY_SCORES}, got {score_key!r}")
+        super().__init__(f"Unlabeled study with the highest {score_key} under the current model")
         self.infer_task = infer_task
+        self.score_key = score_key
 
     def __call__(self, request: dict[str, Any], datastore: Datastore) -> dict[str, Any] | None:
         images = sorted(datastore.get_unlabeled_images())
@@ -36,8 +40,8 @@ class MostUncertain(Strategy):
         scores: dict[str, float] = {}
         for image_id in images:
             info = datastore.get_image_info(image_id)
-            if model_ts is not None and info.get(SCORE_TS_KEY) == model_ts and info.get(SCORE_KEY) is not None:
-                scores[image_id] = float(info[SCORE_KEY])
+            if model_ts is not None and info.get(SCORE_TS_KEY) == model_ts and info.get(self.score_key) is not None:
+                scores[image_id] = float(info[self.score_key])
 
         unscored = len(images) - len(scores)
         if unscored:
@@ -45,7 +49,7 @@ class MostUncertain(Strategy):
                 "uncertainty strategy: %d of %d unlabeled studies have no %s score for the current model%s",
                 unscored,
                 len(images),
-                SCORE_KEY,
+                self.score_key,
                 "" if model_ts is not None else " (there is no trained model yet)",
             )
         if not scores:
@@ -53,5 +57,5 @@ class MostUncertain(Strategy):
             logger.warning("uncertainty strategy: no current scores; falling back to random: %s", image_id)
             return {"id": image_id, "strategy_fallback": "random"}
         image_id = max(scores, key=scores.__getitem__)
-        logger.info("uncertainty strategy: %s (mean_uncertainty %.5f)", image_id, scores[image_id])
-        return {"id": image_id, SCORE_KEY: scores[image_id]}
+        logger.info("uncertainty strategy: %s (%s %.5f)", image_id, self.score_key, scores[image_id])
+        return {"id": image_id, self.score_key: scores[image_id]}

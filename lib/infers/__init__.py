@@ -1,4 +1,4 @@
-from .dual_subnet_infer import DualSubnetInfer, NoTrainedModelError
+from .dual_subnet_infer import WITH_SUBNETS, DualSubnetInfer, NoTrainedModelError
 from .mc_dropout import McDropoutInfer
 from .uncertainty_contrastive import UncertaintyContrastiveInfer
 from .uncertainty_region import UncertaintyRegionInfer
@@ -7,6 +7,7 @@ __all__ = [
     "DualSubnetInfer",
     "McDropoutInfer",
     "NoTrainedModelError",
+    "WITH_SUBNETS",
     "UncertaintyContrastiveInfer",
     "UncertaintyRegionInfer",
 ]

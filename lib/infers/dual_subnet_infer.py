@@ -15,11 +15,16 @@ from monailabel.transform.writer import Writer
 from torch import nn
 
 from ..config import AppConfig
+from ..networks import StackedSubnetSoftmax
 from ..runtime import autocast, autocast_dtype, configure_device
 from ..sliding_window import sliding_window_inferer
 from ..transforms import preprocessing
 
-__all__ = ["DualSubnetInfer", "NoTrainedModelError"]
+__all__ = ["DualSubnetInfer", "NoTrainedModelError", "WITH_SUBNETS"]
+
+# Set by the scorer (never accepted over REST): run both subnets side by side, so that post-processing can read their
+# disagreement as well as the averaged prediction.
+WITH_SUBNETS = "with_subnets"
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +95,8 @@ class DualSubnetInfer(BasicInferTask):
             raise NoTrainedModelError(self.path)
         # Sliding windows have one size: cuDNN's autotuned kernels are reused for every window (CUDA only).
         configure_device(device, self.app_config.cpu_threads)
-        return super()._get_network(device, data)
+        network = super()._get_network(device, data)
+        return StackedSubnetSoftmax(network) if (data or {}).get(WITH_SUBNETS) else network
 
     def writer(self, data: dict[str, Any], extension: str | None = None, dtype: str | None = None) -> tuple[Any, Any]:
         """Labels are written as uint8 by default, NIfTI through nibabel: MONAI Label's default ITK path costs seconds

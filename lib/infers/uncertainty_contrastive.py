@@ -7,8 +7,8 @@ from typing import Any
 
 from monai.transforms import AsDiscreted, SqueezeDimd
 
-from ..transforms import LabelVoxelCountsd, MeanUncertaintyd
-from .dual_subnet_infer import DualSubnetInfer
+from ..transforms import LabelVoxelCountsd, MeanUncertaintyd, SubnetDisagreementd
+from .dual_subnet_infer import WITH_SUBNETS, DualSubnetInfer
 
 __all__ = ["UncertaintyContrastiveInfer"]
 
@@ -17,11 +17,12 @@ class UncertaintyContrastiveInfer(DualSubnetInfer):
     """Averaged softmax of both subnets -> argmax label map on the study's grid.
 
     Result JSON: ``mean_uncertainty`` (mean normalised voxel entropy of the averaged prediction, in [0, 1]) and
-    ``label_voxels`` (voxel count per label).
+    ``label_voxels`` (voxel count per label); for the scorer (``with_subnets``) also ``subnet_disagreement``.
     """
 
     def post_transforms(self, data: dict[str, Any] | None = None) -> list[Callable]:
-        return [
+        with_subnets = [SubnetDisagreementd(keys="pred")] if (data or {}).get(WITH_SUBNETS) else []
+        return with_subnets + [
             MeanUncertaintyd(keys="pred", entropy_key=None),
             AsDiscreted(keys="pred", argmax=True),
             LabelVoxelCountsd(keys="pred", labels=self.labels),

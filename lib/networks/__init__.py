@@ -1,5 +1,5 @@
 from .decoder import VNetDecoder
-from .dual_subnet import DualSubnetSegmenter, SubnetOutput, averaged_softmax
+from .dual_subnet import DualSubnetSegmenter, StackedSubnetSoftmax, SubnetOutput, averaged_softmax
 from .resnet_encoder import ResNetEncoder
 from .subnet import EncoderDecoder
 from .vnet_encoder import VNetEncoder
@@ -8,6 +8,7 @@ __all__ = [
     "DualSubnetSegmenter",
     "EncoderDecoder",
     "ResNetEncoder",
+    "StackedSubnetSoftmax",
     "SubnetOutput",
     "VNetDecoder",
     "VNetEncoder",

@@ -9,7 +9,7 @@ from .resnet_encoder import ResNetEncoder
 from .subnet import EncoderDecoder, SubnetOutput
 from .vnet_encoder import VNetEncoder
 
-__all__ = ["DualSubnetSegmenter", "SubnetOutput", "DOWNSAMPLING_FACTOR", "averaged_softmax"]
+__all__ = ["DualSubnetSegmenter", "StackedSubnetSoftmax", "SubnetOutput", "DOWNSAMPLING_FACTOR", "averaged_softmax"]
 
 # Four stride-2 levels: every spatial size the networks see must be a multiple of 16.
 DOWNSAMPLING_FACTOR = 16
@@ -52,3 +52,19 @@ class DualSubnetSegmenter(nn.Module):
         if return_subnets:
             return out_a, out_b
         return averaged_softmax(out_a, out_b)
+
+
+class StackedSubnetSoftmax(nn.Module):
+    """Both subnets' class probabilities side by side (2C channels: subnet A's, then B's), for MONAI's inferers.
+
+    A sliding window blends windows linearly, so the average of the blended halves equals the blended average that
+    ``DualSubnetSegmenter.forward`` gives, and each subnet's own label map can be read as well.
+    """
+
+    def __init__(self, pair: DualSubnetSegmenter) -> None:
+        super().__init__()
+        self.pair = pair
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out_a, out_b = self.pair(x, return_subnets=True)
+        return torch.cat([out_a.logits.softmax(dim=1), out_b.logits.softmax(dim=1)], dim=1)

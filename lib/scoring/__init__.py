@@ -1,3 +1,3 @@
-from .mean_uncertainty import SCORE_KEY, SCORE_TS_KEY, MeanUncertaintyScoring
+from .mean_uncertainty import DISAGREEMENT_KEY, SCORE_KEY, SCORE_TS_KEY, STUDY_SCORES, MeanUncertaintyScoring
 
-__all__ = ["MeanUncertaintyScoring", "SCORE_KEY", "SCORE_TS_KEY"]
+__all__ = ["DISAGREEMENT_KEY", "MeanUncertaintyScoring", "SCORE_KEY", "SCORE_TS_KEY", "STUDY_SCORES"]

@@ -1,5 +1,5 @@
-"""``mean_uncertainty`` scoring: one deterministic pass of the subnet pair per study, mean voxel entropy stored in
-the datastore's image info."""
+"""``mean_uncertainty`` scoring: one deterministic pass of the subnet pair per study; its mean voxel entropy and the
+two subnets' disagreement stored in the datastore's image info."""
 
 from __future__ import annotations
 
@@ -12,16 +12,27 @@ from monailabel.datastore.local import LocalDatastore
 from monailabel.interfaces.datastore import Datastore
 from monailabel.interfaces.tasks.scoring import ScoringMethod
 
+from ..config import STUDY_SCORES
 from ..distributed import all_gather_objects, rank, shard, world_size
-from ..infers import NoTrainedModelError, UncertaintyContrastiveInfer
+from ..infers import WITH_SUBNETS, NoTrainedModelError, UncertaintyContrastiveInfer
 
-__all__ = ["MeanUncertaintyScoring", "SCORE_KEY", "SCORE_TS_KEY", "model_timestamp", "store_image_infos"]
+__all__ = [
+    "DISAGREEMENT_KEY",
+    "MeanUncertaintyScoring",
+    "SCORE_KEY",
+    "SCORE_TS_KEY",
+    "STUDY_SCORES",
+    "model_timestamp",
+    "store_image_infos",
+]
 
 logger = logging.getLogger(__name__)
 
 # Flat keys in the image info, as MONAI Label's epistemic scoring stores `epistemic_entropy` / `epistemic_ts`.
 SCORE_KEY = "mean_uncertainty"
+DISAGREEMENT_KEY = "subnet_disagreement"
 SCORE_TS_KEY = "mean_uncertainty_ts"
+# One pass stores all of STUDY_SCORES; the ``uncertainty`` strategy ranks by the one ``next_study_score`` names.
 
 
 def model_timestamp(infer_task: UncertaintyContrastiveInfer) -> float | None:
@@ -45,7 +56,7 @@ def store_image_infos(datastore: Datastore, infos: dict[str, dict[str, Any]]) ->
 
 class MeanUncertaintyScoring(ScoringMethod):
     """Runs the ``uncertainty_contrastive`` infer task (without writing a label) on every unlabeled study, or every
-    study with ``score_all``, and stores its ``mean_uncertainty``.
+    study with ``score_all``, and stores its ``mean_uncertainty`` and ``subnet_disagreement``.
 
     Studies already scored with the current model are skipped, so that MONAI Label's automatic re-scoring (after
     every training run, every active-learning request and at start-up) costs nothing while the model is unchanged.
@@ -56,7 +67,10 @@ class MeanUncertaintyScoring(ScoringMethod):
     """
 
     def __init__(self, infer_task: UncertaintyContrastiveInfer, score_all: bool = False) -> None:
-        super().__init__("Mean voxel entropy of the subnet pair's averaged prediction (higher = label sooner)")
+        super().__init__(
+            "Mean voxel entropy of the subnet pair's averaged prediction and the subnets' disagreement "
+            "(higher = label sooner)"
+        )
         self.infer_task = infer_task
         self.score_all = score_all
 
@@ -80,7 +94,7 @@ class MeanUncertaintyScoring(ScoringMethod):
         scores = {image_id: score for part, _ in gathered for image_id, score in part.items()}
         failed = sorted(image_id for _, part in gathered for image_id in part)
         if rank() == 0:
-            store_image_infos(datastore, {i: {SCORE_KEY: score, SCORE_TS_KEY: model_ts} for i, score in scores.items()})
+            store_image_infos(datastore, {i: {**values, SCORE_TS_KEY: model_ts} for i, values in scores.items()})
         summary = {
             "total": len(images),
             "skipped": len(images) - len(pending),
@@ -95,7 +109,7 @@ class MeanUncertaintyScoring(ScoringMethod):
 
     def _score(
         self, image_ids: list[str], device: str | None, datastore: Datastore
-    ) -> tuple[dict[str, float], list[str]]:
+    ) -> tuple[dict[str, dict[str, float]], list[str]]:
         scores, failed = {}, []
         for image_id in image_ids:
             try:
@@ -105,12 +119,13 @@ class MeanUncertaintyScoring(ScoringMethod):
                         "skip_writer": True,
                         "logging": "warning",
                         "device": device,
+                        WITH_SUBNETS: True,
                     }
                 )
-                scores[image_id] = data["result"][SCORE_KEY]
+                scores[image_id] = {key: data["result"][key] for key in STUDY_SCORES}
             except Exception as e:  # one unreadable study must not stop the others from being scored
                 logger.error("mean_uncertainty: cannot score %s: %s", image_id, e)
                 failed.append(image_id)
                 continue
-            logger.info("mean_uncertainty: %s => %.5f", image_id, scores[image_id])
+            logger.info("mean_uncertainty: %s => %s", image_id, scores[image_id])
         return scores, failed

@@ -44,7 +44,8 @@ def active_learning_round(
     info = client.info()
     return {
         "picked": image_id,
-        "mean_uncertainty": sample.get("mean_uncertainty"),
+        # The score the strategy ranked by (the server's setting next_study_score), when it returns one.
+        "score": {k: v for k, v in sample.items() if k in ("subnet_disagreement", "mean_uncertainty")},
         "fallback": sample.get("strategy_fallback"),
         "scoring": scoring.get("status"),
         "val_mean_dice": info.get("train_stats", {}).get(MODEL, {}).get("best_metric"),

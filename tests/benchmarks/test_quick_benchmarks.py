@@ -29,7 +29,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_listing_names_every_benchmark() -> None:
     done = subprocess.run([sys.executable, "-m", "benchmarks"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0
-    for name in ("accuracy", "active_learning", "speed"):
+    for name in ("accuracy", "active_learning", "score_error", "speed"):
         assert name in done.stdout
 
 
@@ -48,12 +48,31 @@ def test_accuracy_compares_every_recipe_on_both_study_sets(tmp_path: Path, data:
 
 def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: Path, data: Path) -> None:
     result = _run("active_learning", tmp_path, data)
-    assert {loop["strategy"] for loop in result["loops"]} == {"uncertainty", "random", "epistemic"}
+    assert {loop["strategy"] for loop in result["loops"]} == {"uncertainty", "mean_uncertainty", "random", "epistemic"}
     for loop in result["loops"]:
         counts = [r["labeled"] for r in loop["rounds"]]
         assert counts == list(range(counts[0], counts[0] + len(counts)))  # one more label per round
         assert all("picked" in r for r in loop["rounds"][:-1])
     assert (tmp_path / "active_learning.png").stat().st_size > 10_000
+
+
+def test_score_error_scores_every_unlabeled_study_with_every_candidate(tmp_path: Path, data: Path) -> None:
+    result = _run("score_error", tmp_path, data)
+    (run,) = result["runs"].values()  # the quick form's one untrained model, with no labeled study
+    assert run["studies"] == 5 == len(run["error"])
+    assert all(0.0 <= e <= 1.0 for e in run["error"])
+    assert (
+        set(run["scores"])
+        == set(run["spearman"])
+        == {
+            "mean_uncertainty",
+            "foreground_uncertainty",
+            "subnet_disagreement",
+        }
+    )
+    for name in ("mean_uncertainty", "subnet_disagreement"):
+        assert all(0.0 <= v <= 1.0 for v in run["scores"][name])
+    assert (tmp_path / "score_error.png").stat().st_size > 10_000
 
 
 def test_speed_reports_scoring_inference_and_training_figures(tmp_path: Path, data: Path) -> None:

@@ -42,8 +42,9 @@ def _image_infos(server) -> dict[str, dict]:
     return {image_id: obj["image"]["info"] for image_id, obj in objects.items()}
 
 
-def _current_scores(server, timeout: float = 30.0) -> dict[str, float]:
-    """Scores of the unlabeled studies for the published model, as the server sees them.
+def _current_scores(server, key: str = "subnet_disagreement", timeout: float = 30.0) -> dict[str, float]:
+    """Scores (``key``: the strategy's default, or ``mean_uncertainty``) of the unlabeled studies for the published
+    model, as the server sees them.
 
     Scoring runs in a subprocess that writes the datastore file; the server picks the change up through MONAI
     Label's file watcher, a moment later.
@@ -53,7 +54,7 @@ def _current_scores(server, timeout: float = 30.0) -> dict[str, float]:
     while True:
         infos = {i: info for i, info in _image_infos(server).items() if i not in LABELED}
         if all(info.get("mean_uncertainty_ts") == pytest.approx(model_ts) for info in infos.values()):
-            return {i: info["mean_uncertainty"] for i, info in infos.items()}
+            return {i: info[key] for i, info in infos.items()}
         if time.monotonic() > deadline:
             pytest.fail(f"no current scores after {timeout:.0f} s: {infos}")
         time.sleep(0.5)
@@ -105,18 +106,19 @@ def test_training_runs_to_completion_and_publishes_a_checkpoint(server, trained)
 def test_scoring_stores_a_current_score_for_every_unlabeled_study(server, trained) -> None:
     task = rest.run_scoring(server.url)
     assert task["status"] == "DONE"
-    scores = _current_scores(server)
-    assert len(scores) == 3
-    assert all(0.0 <= score <= 1.0 for score in scores.values())
-    assert "mean_uncertainty" not in _image_infos(server)[LABELED[0]]
+    for key in ("mean_uncertainty", "subnet_disagreement"):
+        scores = _current_scores(server, key)
+        assert len(scores) == 3
+        assert all(0.0 <= score <= 1.0 for score in scores.values())
+        assert key not in _image_infos(server)[LABELED[0]]
 
 
 def test_uncertainty_strategy_returns_the_unlabeled_study_with_the_highest_score(server, client, trained) -> None:
     rest.run_scoring(server.url)
     unlabeled = _current_scores(server)
     sample = client.next_sample("uncertainty", {})
-    assert sample["id"] == max(unlabeled, key=unlabeled.get)
-    assert sample["mean_uncertainty"] == pytest.approx(max(unlabeled.values()))
+    assert sample["subnet_disagreement"] == pytest.approx(max(unlabeled.values()))
+    assert unlabeled[sample["id"]] == sample["subnet_disagreement"]
 
 
 def test_infer_returns_a_label_with_the_image_shape_and_affine(server, client, trained) -> None:

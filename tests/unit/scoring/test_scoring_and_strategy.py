@@ -7,13 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from monailabel.datastore.local import LocalDatastore
 
 from lib.activelearning import MostUncertain
 from lib.config import load_config
 from lib.infers import NoTrainedModelError, UncertaintyContrastiveInfer
 from lib.networks import DualSubnetSegmenter
-from lib.scoring import SCORE_KEY, SCORE_TS_KEY, MeanUncertaintyScoring
+from lib.scoring import DISAGREEMENT_KEY, SCORE_KEY, SCORE_TS_KEY, MeanUncertaintyScoring
 from tests.helpers import demo_generator, save_state_dict
 
 CONFIG = load_config({"width": "2", "patch_size": "[16, 16, 16]"})
@@ -57,7 +58,7 @@ def test_scoring_stores_a_score_and_the_model_timestamp_for_each_unlabeled_study
     assert summary["executed"] == len(unlabeled) == 3
     for image_id in unlabeled:
         info = datastore.get_image_info(image_id)
-        assert 0.0 <= info[SCORE_KEY] <= 1.0
+        assert 0.0 <= info[SCORE_KEY] <= 1.0 and 0.0 <= info[DISAGREEMENT_KEY] <= 1.0
         assert info[SCORE_TS_KEY] == 1_000_000.0
     assert SCORE_KEY not in datastore.get_image_info(datastore.get_labeled_images()[0])
 
@@ -78,11 +79,49 @@ def test_score_all_also_scores_labeled_studies(datastore, infer_task) -> None:
 
 
 def test_scoring_matches_the_mean_uncertainty_that_inference_reports(datastore, infer_task) -> None:
+    """Scoring runs both subnets side by side; the averaged prediction, and so the entropy, must be inference's."""
     _publish(infer_task)
     MeanUncertaintyScoring(infer_task)({}, datastore)
     image_id = datastore.get_unlabeled_images()[0]
     _, result = infer_task({"image": datastore.get_image_uri(image_id)})
-    assert result[SCORE_KEY] == pytest.approx(datastore.get_image_info(image_id)[SCORE_KEY])
+    assert result[SCORE_KEY] == pytest.approx(datastore.get_image_info(image_id)[SCORE_KEY], rel=1e-5)
+
+
+def _constant_subnets(network: DualSubnetSegmenter, class_a: int, class_b: int) -> None:
+    """Each subnet predicts one class everywhere: its head's weights zeroed, a large bias on that class."""
+    for subnet, cls in ((network.vnet, class_a), (network.resnet, class_b)):
+        conv = subnet.head.conv
+        torch.nn.init.zeros_(conv.weight)
+        torch.nn.init.zeros_(conv.bias)
+        with torch.no_grad():
+            conv.bias[cls] = 10.0
+
+
+@pytest.mark.parametrize(
+    ("class_a", "class_b", "expected"),
+    [(0, 0, 0.0), (1, 1, 0.0), (1, 2, 1.0), (0, 2, 1.0)],
+    ids=["both background", "both organ", "organ vs lesion", "background vs lesion"],
+)
+def test_the_stored_disagreement_is_that_of_the_two_subnets_label_maps(
+    datastore, infer_task, class_a: int, class_b: int, expected: float
+) -> None:
+    _constant_subnets(infer_task.network, class_a, class_b)
+    _publish(infer_task)
+    MeanUncertaintyScoring(infer_task)({}, datastore)
+    for image_id in datastore.get_unlabeled_images():
+        assert datastore.get_image_info(image_id)[DISAGREEMENT_KEY] == pytest.approx(expected)
+
+
+def test_strategy_ranks_by_the_configured_score(datastore, infer_task) -> None:
+    _publish(infer_task, mtime=1_000_000.0)
+    ids = sorted(datastore.get_unlabeled_images())
+    for image_id, (entropy, disagreement) in zip(ids, [(0.9, 0.1), (0.2, 0.8), (0.5, 0.5)]):
+        values = {SCORE_KEY: entropy, DISAGREEMENT_KEY: disagreement, SCORE_TS_KEY: 1_000_000.0}
+        datastore.update_image_info(image_id, values)
+    assert MostUncertain(infer_task, DISAGREEMENT_KEY)({}, datastore) == {"id": ids[1], DISAGREEMENT_KEY: 0.8}
+    assert MostUncertain(infer_task, SCORE_KEY)({}, datastore) == {"id": ids[0], SCORE_KEY: 0.9}
+    with pytest.raises(ValueError, match="score_key must be one of"):
+        MostUncertain(infer_task, "entropy")
 
 
 def test_strategy_picks_the_highest_current_score(datastore, infer_task) -> None:
@@ -90,7 +129,7 @@ def test_strategy_picks_the_highest_current_score(datastore, infer_task) -> None
     scores = dict(zip(sorted(datastore.get_unlabeled_images()), [0.2, 0.7, 0.4]))
     for image_id, score in scores.items():
         datastore.update_image_info(image_id, {SCORE_KEY: score, SCORE_TS_KEY: 1_000_000.0})
-    result = MostUncertain(infer_task)({}, datastore)
+    result = MostUncertain(infer_task, SCORE_KEY)({}, datastore)
     assert result["id"] == max(scores, key=scores.get)
     assert result[SCORE_KEY] == pytest.approx(0.7)
 
@@ -100,19 +139,19 @@ def test_strategy_ignores_stale_scores_of_an_older_model(datastore, infer_task) 
     ids = sorted(datastore.get_unlabeled_images())
     datastore.update_image_info(ids[0], {SCORE_KEY: 0.9, SCORE_TS_KEY: 1_000_000.0})  # stale but highest
     datastore.update_image_info(ids[1], {SCORE_KEY: 0.3, SCORE_TS_KEY: 2_000_000.0})
-    assert MostUncertain(infer_task)({}, datastore)["id"] == ids[1]
+    assert MostUncertain(infer_task, SCORE_KEY)({}, datastore)["id"] == ids[1]
 
 
 def test_strategy_falls_back_to_random_and_says_so_without_current_scores(datastore, infer_task, caplog) -> None:
-    chosen = {MostUncertain(infer_task)({}, datastore)["id"] for _ in range(30)}
+    chosen = {MostUncertain(infer_task, SCORE_KEY)({}, datastore)["id"] for _ in range(30)}
     assert chosen <= set(datastore.get_unlabeled_images()) and len(chosen) > 1
-    assert MostUncertain(infer_task)({}, datastore)["strategy_fallback"] == "random"
+    assert MostUncertain(infer_task, SCORE_KEY)({}, datastore)["strategy_fallback"] == "random"
     assert "no current scores" in caplog.text
 
 
 def test_strategy_returns_nothing_when_every_study_is_labeled(tmp_path: Path, infer_task) -> None:
     demo_generator().generate(tmp_path / "all", num=2, labeled=2, seed=1, shape=(16, 16, 16))
-    assert MostUncertain(infer_task)({}, LocalDatastore(str(tmp_path / "all"))) is None
+    assert MostUncertain(infer_task, SCORE_KEY)({}, LocalDatastore(str(tmp_path / "all"))) is None
 
 
 def test_inference_returns_a_label_on_the_study_grid(datastore, infer_task) -> None:

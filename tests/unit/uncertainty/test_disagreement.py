@@ -1,0 +1,54 @@
+"""The subnets' disagreement score on hand-made label maps, and the post-transform that reads it from stacked
+probabilities."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lib.networks import DualSubnetSegmenter, StackedSubnetSoftmax
+from lib.transforms import SubnetDisagreementd
+from lib.uncertainty import subnet_disagreement
+
+
+def test_disagreement_is_the_disputed_fraction_of_the_foreground_either_subnet_labels() -> None:
+    a = torch.tensor([0, 0, 1, 1, 2, 2, 0, 0])
+    b = torch.tensor([0, 1, 1, 1, 2, 1, 0, 0])
+    # either labels foreground at 1..5 (5 voxels); they differ at 1 and 5.
+    assert subnet_disagreement(a, b) == pytest.approx(2 / 5)
+
+
+def test_background_does_not_dilute_the_disagreement() -> None:
+    """The same dispute in a volume ten times larger scores the same: the score does not follow the volume's size."""
+    a, b = torch.tensor([1, 1, 0, 0]), torch.tensor([1, 2, 0, 0])
+    padded_a, padded_b = torch.cat([a, torch.zeros(36, dtype=a.dtype)]), torch.cat([b, torch.zeros(36, dtype=b.dtype)])
+    assert subnet_disagreement(a, b) == subnet_disagreement(padded_a, padded_b) == pytest.approx(0.5)
+
+
+def test_two_empty_predictions_do_not_disagree() -> None:
+    empty = torch.zeros(3, 4, 5, dtype=torch.long)
+    assert subnet_disagreement(empty, empty) == 0.0
+
+
+def test_label_maps_of_different_shapes_are_refused() -> None:
+    with pytest.raises(ValueError, match="differ in shape"):
+        subnet_disagreement(torch.zeros(4), torch.zeros(5))
+
+
+def test_the_transform_scores_the_stacked_halves_and_leaves_their_average() -> None:
+    probs_a = torch.tensor([[0.9, 0.2], [0.1, 0.8]])  # (C=2, 2 voxels): labels [0, 1]
+    probs_b = torch.tensor([[0.3, 0.4], [0.7, 0.6]])  # labels [1, 1]
+    out = SubnetDisagreementd(keys="pred")({"pred": torch.cat([probs_a, probs_b])})
+    assert out["result"]["subnet_disagreement"] == pytest.approx(1 / 2)
+    torch.testing.assert_close(out["pred"], (probs_a + probs_b) / 2)
+
+
+def test_stacked_softmax_averages_to_the_pairs_own_prediction() -> None:
+    pair = DualSubnetSegmenter(in_channels=1, num_classes=3, width=2).eval()
+    x = torch.randn(1, 1, 16, 16, 16)
+    with torch.no_grad():
+        stacked, averaged = StackedSubnetSoftmax(pair)(x), pair(x)
+    assert stacked.shape == (1, 6, 16, 16, 16)
+    halves = stacked.chunk(2, dim=1)
+    torch.testing.assert_close((halves[0] + halves[1]) / 2, averaged)
+    torch.testing.assert_close(halves[0].sum(1), torch.ones(1, 16, 16, 16))
