@@ -25,7 +25,7 @@ from monailabel.tasks.scoring.epistemic_v2 import EpistemicScoring
 
 from lib.activelearning import MostUncertain
 from lib.config import load_config
-from lib.datastore import ValidatedLocalDatastore
+from lib.datastore import ValidatedDICOMWebDatastore, ValidatedLocalDatastore, dicomweb_client, require_dcmqi
 from lib.infers import McDropoutInfer, UncertaintyContrastiveInfer, UncertaintyRegionInfer
 from lib.networks import DualSubnetSegmenter
 from lib.request_guards import RequestGuards
@@ -68,8 +68,26 @@ class UncertaintyContrastiveApp(RequestGuards, MONAILabelApp):
             labels=self.app_config.label_names,
         )
 
+    def init_remote_datastore(self) -> Datastore:
+        """A DICOMweb PACS through MONAI Label's DICOMweb datastore, made fit for the app (``lib/datastore``);
+        the other remote kinds (XNAT, DSA, Google's DICOMweb) as MONAI Label does them."""
+        if settings.MONAI_LABEL_DATASTORE.lower() in ("xnat", "dsa") or "googleapis.com" in self.studies:
+            return super().init_remote_datastore()
+        require_dcmqi()
+        cache_path = (settings.MONAI_LABEL_DICOMWEB_CACHE_PATH or "").strip()
+        return ValidatedDICOMWebDatastore(
+            dicomweb_client(self.studies),
+            labels=self.app_config.labels,
+            max_voxels=self.app_config.max_voxels,
+            cache_seconds=self.app_config.dicomweb_cache_seconds,
+            search_filter=settings.MONAI_LABEL_DICOMWEB_SEARCH_FILTER,
+            cache_path=cache_path or None,
+            fetch_by_frame=settings.MONAI_LABEL_DICOMWEB_FETCH_BY_FRAME,
+            convert_to_nifti=True,  # the app's transforms read NIfTI
+        )
+
     def init_datastore(self) -> Datastore:
-        """A local study folder through the validating datastore; a DICOMweb URL as MONAI Label does it."""
+        """A local study folder through the validating datastore; a URL through ``init_remote_datastore``."""
         if self.studies.startswith(("http://", "https://")):
             return super().init_datastore()
         return ValidatedLocalDatastore(

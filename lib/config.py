@@ -56,6 +56,7 @@ class AppConfig:
     score_all: bool
     next_study_score: str
     max_voxels: int
+    dicomweb_cache_seconds: int
     mixed_precision: str
     cpu_threads: int
 
@@ -80,7 +81,7 @@ class AppConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("unlabeled_batch_size", "rampup_iterations", "num_workers", "cpu_threads"):
+        for name in ("unlabeled_batch_size", "rampup_iterations", "num_workers", "cpu_threads", "dicomweb_cache_seconds"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         for name in ("tv_threshold", "uncertainty_threshold"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import zlib
 from collections.abc import Iterable
 
@@ -18,7 +19,16 @@ import numpy as np
 from fastapi import HTTPException
 from monailabel.interfaces.exception import MONAILabelError, MONAILabelException
 
-__all__ = ["InvalidInputError", "check_id", "check_label", "check_size", "read_volume", "volume_header"]
+__all__ = [
+    "InvalidInputError",
+    "check_id",
+    "check_label",
+    "check_label_file",
+    "check_size",
+    "read_volume",
+    "remove_upload",
+    "volume_header",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -105,3 +115,22 @@ def check_label(
         )
     if not values.any():
         raise InvalidInputError(422, f"{what} is empty (all background): nothing would be learned from it")
+
+
+def check_label_file(
+    label_path: str, image_path: str, image_id: str, label_values: Iterable[int], max_voxels: int
+) -> np.ndarray:
+    """The voxels of a label file that passed :func:`check_label` against the image at ``image_path``."""
+    label, data = read_volume(label_path, "label", max_voxels)
+    check_label(label, data, volume_header(image_path, f"image {image_id!r}"), label_values, "label")
+    return data
+
+
+def remove_upload(path: str) -> None:
+    """MONAI Label deletes an upload's temporary file in a background task that does not run when the request fails;
+    a refused upload is deleted here. Only files in the temporary folder: a Python caller's own file stays."""
+    if os.path.dirname(os.path.realpath(path)) == os.path.realpath(tempfile.gettempdir()):
+        try:
+            os.remove(path)
+        except OSError:
+            pass

@@ -22,6 +22,11 @@ def dicom_converter() -> ModuleType:
     return _load_script(ROOT / "sample-apps" / "dicom" / "nifti_to_dicom.py")
 
 
+def pacs_launcher() -> ModuleType:
+    """The Orthanc launcher of ``sample-apps/pacs/``."""
+    return _load_script(ROOT / "sample-apps" / "pacs" / "orthanc.py")
+
+
 def _load_script(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)

@@ -15,11 +15,12 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import requests
 
 from tests.helpers import ROOT
 
-__all__ = ["TINY_CONF", "ServerProcess", "copy_app", "free_port"]
+__all__ = ["TINY_CONF", "ServerProcess", "copy_app", "free_port", "listening_addresses"]
 
 STARTUP_TIMEOUT = 180.0
 # Tiny networks and patches, so that a training run takes seconds on a CPU: for tests and quick benchmark servers.
@@ -37,6 +38,17 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def listening_addresses(pid: int) -> list:
+    """The addresses that process ``pid`` and its children listen on (psutil ``laddr``: ``ip``, ``port``)."""
+    process = psutil.Process(pid)
+    return [
+        c.laddr
+        for p in [process, *process.children(recursive=True)]
+        for c in p.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    ]
 
 
 def copy_app(target: Path) -> Path:

@@ -1,3 +1,4 @@
+from .dicomweb import ValidatedDICOMWebDatastore, dicomweb_client, require_dcmqi
 from .validated_local import ValidatedLocalDatastore
 
-__all__ = ["ValidatedLocalDatastore"]
+__all__ = ["ValidatedDICOMWebDatastore", "ValidatedLocalDatastore", "dicomweb_client", "require_dcmqi"]

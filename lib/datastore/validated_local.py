@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -13,15 +11,16 @@ from typing import Any
 from filelock import FileLock
 from monailabel.datastore.local import DataModel, ImageLabelModel, LocalDatastore
 
-from ..atomic_write import atomic_copy, atomic_write_text
-from ..validation import InvalidInputError, check_id, check_label, read_volume, volume_header
+from ..atomic_write import atomic_copy
+from .atomic_index import AtomicIndex
+from ..validation import InvalidInputError, check_id, check_label_file, read_volume, remove_upload
 
 __all__ = ["ValidatedLocalDatastore"]
 
 logger = logging.getLogger(__name__)
 
 
-class ValidatedLocalDatastore(LocalDatastore):
+class ValidatedLocalDatastore(AtomicIndex, LocalDatastore):
     """Refuses, with a 4xx and before anything changes, ids and tags that could leave the datastore, files that are
     no readable 3D NIfTI or are larger than ``max_voxels``, and labels that do not fit their image (shape, affine,
     declared label values, not empty). Images, labels and the datastore JSON are written to a temporary file and
@@ -32,29 +31,7 @@ class ValidatedLocalDatastore(LocalDatastore):
         self.label_values = sorted(label_values)
         self.max_voxels = max_voxels
         super().__init__(datastore_path, **kwargs)
-        handler = getattr(self, "_handler", None)
-        if handler is not None:
-            # An atomic write is a rename, which MONAI Label's file watcher (modify events only) would not notice:
-            # the server would miss the scores that a scoring subprocess writes.
-            handler.on_moved = self._on_moved_event
-
-    def _on_moved_event(self, event: Any) -> None:
-        if getattr(event, "dest_path", None) == self._datastore_config_path:
-            self._init_from_datastore_file()
-
-    def _update_datastore_file(self, lock: bool = True) -> None:
-        def write() -> None:
-            atomic_write_text(
-                self._datastore_config_path,
-                json.dumps(self._datastore.model_dump(exclude={"base_path"}), indent=2, default=str),
-            )
-            self._config_ts = os.stat(self._datastore_config_path).st_mtime
-
-        if lock:
-            with FileLock(self._lock_file):
-                write()
-        else:
-            write()
+        self._watch_renames()
 
     def _require_image(self, image_id: object) -> str:
         image_id = check_id(image_id, "image id")
@@ -73,7 +50,7 @@ class ValidatedLocalDatastore(LocalDatastore):
                 raise InvalidInputError(422, f"image file must be .nii or .nii.gz, got {ext!r}")
             read_volume(image_filename, "image", self.max_voxels)
         except InvalidInputError:
-            _remove_upload(image_filename)
+            remove_upload(image_filename)
             raise
         name = self._filename(image_id, ext)
         with FileLock(self._lock_file):
@@ -88,11 +65,9 @@ class ValidatedLocalDatastore(LocalDatastore):
         try:
             image_id = self._require_image(image_id)
             check_id(label_tag, "label tag")
-            label, data = read_volume(label_filename, "label", self.max_voxels)
-            image = volume_header(self.get_image_uri(image_id), f"image {image_id!r}")
-            check_label(label, data, image, self.label_values, "label")
+            check_label_file(label_filename, self.get_image_uri(image_id), image_id, self.label_values, self.max_voxels)
         except InvalidInputError:
-            _remove_upload(label_filename)
+            remove_upload(label_filename)
             raise
         _, ext = self._to_id(os.path.basename(label_filename))
         label_dir = self._datastore.label_path(label_tag)
@@ -125,12 +100,3 @@ class ValidatedLocalDatastore(LocalDatastore):
             raise InvalidInputError(404, f"image {label_id!r} has no label tagged {label_tag!r}")
         super().update_label_info(label_id, label_tag, info)
 
-
-def _remove_upload(path: str) -> None:
-    """MONAI Label deletes an upload's temporary file in a background task that does not run when the request fails;
-    a refused upload is deleted here. Only files in the temporary folder: a Python caller's own file stays."""
-    if os.path.dirname(os.path.realpath(path)) == os.path.realpath(tempfile.gettempdir()):
-        try:
-            os.remove(path)
-        except OSError:
-            pass

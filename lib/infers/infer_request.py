@@ -40,6 +40,8 @@ INFER_OPTIONS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "result_extension": (lambda v: v in (".nii.gz", ".nii", ".nrrd"), "'.nii.gz', '.nii' or '.nrrd'"),
     "result_dtype": (lambda v: v in ("uint8", "uint16", "int16", "int32"), "an integer dtype name such as 'uint8'"),
     "result_compress": (_flag, "true or false"),
+    # OHIF sends false: label values as the model's config numbers them (ours are 1..N either way).
+    "restore_label_idx": (_flag, "true or false"),
     "client_id": (lambda v: v is None or isinstance(v, str), "a string"),  # MONAILabelClient sends null
     "logging": (lambda v: v in ("debug", "info", "warning", "error"), "a log level name such as 'info'"),
 }

@@ -1,6 +1,13 @@
-"""Turn a NIfTI volume into a DICOM CT (or MR) series: one file per slice, geometry tags from the NIfTI affine.
+"""Turn NIfTI volumes into DICOM CT (or MR) series, one file per slice with geometry tags from the NIfTI affine, and
+optionally store them in a PACS over DICOMweb (STOW-RS).
 
-    python sample-apps/dicom/nifti_to_dicom.py data/study_000.nii.gz dicom/study_000 [--modality MR]
+    python sample-apps/dicom/nifti_to_dicom.py data/*.nii.gz --out dicom [--modality MR] \
+        [--upload http://127.0.0.1:8042/dicom-web] [--map dicom/series.json] [--labels data_groundtruth]
+
+Each volume becomes one study of one series under ``--out/<name>/``; its file name (``study_000``) is the PatientID,
+PatientName and StudyDescription, so the studies can be told apart in a viewer's study list. ``--map`` writes
+``{name: {"StudyInstanceUID": ..., "SeriesInstanceUID": ...}}``, which scripted annotators use to find a series'
+ground truth.
 
 NIfTI affines are RAS; DICOM patient coordinates are LPS, so the first two axes change sign. Pixel (row r, column c)
 of slice k is voxel (i=c, j=r, k): the row direction is the i axis, the column direction the j axis.
@@ -10,20 +17,36 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
+import os
+import sys
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+from pydicom import dcmread
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
-__all__ = ["write_series"]
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from lib.datastore.dicomweb import resample_label_to_image  # noqa: E402
+
+__all__ = ["label_on_series_grid", "study_name", "upload_series", "write_series"]
 
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
-def write_series(volume: np.ndarray, affine: np.ndarray, out_dir: Path, modality: str = "CT", **tags: str) -> str:
-    """Write ``volume`` (i, j, k) as a series of 2D slices under ``out_dir``; returns the SeriesInstanceUID."""
+def study_name(path: Path) -> str:
+    return path.name.removesuffix(".gz").removesuffix(".nii")
+
+
+def write_series(
+    volume: np.ndarray, affine: np.ndarray, out_dir: Path, modality: str = "CT", **tags: str
+) -> tuple[str, str]:
+    """Write ``volume`` (i, j, k) as a series of 2D slices under ``out_dir``; returns (StudyInstanceUID,
+    SeriesInstanceUID)."""
     if volume.ndim != 3:
         raise ValueError(f"volume must be 3D, got shape {volume.shape}")
     if modality not in ("CT", "MR"):
@@ -66,18 +89,59 @@ def write_series(volume: np.ndarray, affine: np.ndarray, out_dir: Path, modality
         ds.PixelData = np.ascontiguousarray(pixels[:, :, k].T).tobytes()
         ds.is_little_endian, ds.is_implicit_VR = True, False
         ds.save_as(str(out_dir / f"slice_{k:04d}.dcm"), write_like_original=False)
-    return series_uid
+    return study_uid, series_uid
+
+
+def upload_series(series_dir: Path, dicomweb_url: str) -> int:
+    """Store every file of ``series_dir`` in the PACS with STOW-RS; returns the number of instances stored."""
+    from dicomweb_client.api import DICOMwebClient
+
+    datasets = [dcmread(str(f)) for f in sorted(series_dir.glob("*.dcm"))]
+    result = DICOMwebClient(url=dicomweb_url).store_instances(datasets)
+    failed = result.get("00081198", {}).get("Value", []) if result else []  # FailedSOPSequence
+    if failed:
+        raise RuntimeError(f"the PACS refused {len(failed)} of {len(datasets)} instances of {series_dir}")
+    return len(datasets)
+
+
+def label_on_series_grid(label: Path, series_dir: Path, out: Path) -> None:
+    """``label`` (on its NIfTI volume's grid) resampled onto the grid a DICOM reader gives the series in
+    ``series_dir``: the grid the server infers on and checks uploaded labels against."""
+    from monailabel.datastore.utils.convert import dicom_to_nifti
+
+    series_nifti = dicom_to_nifti(str(series_dir))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        resample_label_to_image(str(label), series_nifti, str(out))
+    finally:
+        os.unlink(series_nifti)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("nifti", type=Path)
-    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("nifti", type=Path, nargs="+", help="NIfTI volumes (.nii, .nii.gz)")
+    parser.add_argument("--out", type=Path, required=True, help="one series folder per volume is written here")
     parser.add_argument("--modality", default="CT", choices=["CT", "MR"])
+    parser.add_argument("--upload", metavar="DICOMWEB_URL", help="store the series in this PACS (STOW-RS)")
+    parser.add_argument("--map", type=Path, help="write {name: {StudyInstanceUID, SeriesInstanceUID}} as JSON here")
+    parser.add_argument("--labels", type=Path, help="labels of the volumes (same names): put on the series' grids")
     args = parser.parse_args()
-    image = nib.load(str(args.nifti))
-    uid = write_series(np.asarray(image.dataobj), image.affine, args.out_dir, args.modality)
-    print(f"wrote {image.shape[2]} slices of series {uid} to {args.out_dir}")
+    uids = {}
+    for path in args.nifti:
+        name = study_name(path)
+        image = nib.load(str(path))
+        tags = {"PatientID": name, "PatientName": name, "StudyDescription": name}
+        study_uid, series_uid = write_series(
+            np.asarray(image.dataobj), image.affine, args.out / name, args.modality, **tags
+        )
+        uids[name] = {"StudyInstanceUID": study_uid, "SeriesInstanceUID": series_uid}
+        stored = upload_series(args.out / name, args.upload) if args.upload else 0
+        if args.labels and (args.labels / path.name).exists():
+            label_on_series_grid(args.labels / path.name, args.out / name, args.out / "labels" / f"{name}.nii.gz")
+        print(f"{name}: {image.shape[2]} slices, series {series_uid}" + (f", {stored} stored" if stored else ""))
+    if args.map:
+        args.map.parent.mkdir(parents=True, exist_ok=True)
+        args.map.write_text(json.dumps(uids, indent=2))
 
 
 if __name__ == "__main__":

@@ -17,14 +17,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jwt
-import psutil
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.helpers import ROOT, demo_generator
-from tests.server_process import ServerProcess, copy_app
+from tests.server_process import ServerProcess, copy_app, listening_addresses
 
 from .conftest import HardenedServer
 
@@ -32,13 +31,7 @@ ROLES = ["monailabel-admin", "monailabel-reviewer", "monailabel-annotator", "mon
 
 
 def test_the_server_listens_on_loopback_only(hardened_server: HardenedServer) -> None:
-    launcher = psutil.Process(hardened_server.process.process.pid)
-    listening = [
-        c.laddr
-        for p in [launcher, *launcher.children(recursive=True)]
-        for c in p.net_connections(kind="inet")
-        if c.status == psutil.CONN_LISTEN
-    ]
+    listening = listening_addresses(hardened_server.process.process.pid)
     assert any(address.port == hardened_server.process.port for address in listening)
     assert {address.ip for address in listening} == {"127.0.0.1"}
 

@@ -1,0 +1,105 @@
+"""A real Orthanc PACS (Debian's ``orthanc`` + ``orthanc-dicomweb``) on loopback, holding the demo studies as DICOM
+CT series, and a real ``monailabel start_server --studies <its DICOMweb URL>``: the hospital set-up of the README."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+from monailabel.client import MONAILabelClient
+
+from tests.helpers import ROOT, demo_generator, dicom_converter, pacs_launcher
+from tests.integration.conftest import SERVER_CONF
+from tests.server_process import ServerProcess, copy_app
+
+MODEL = "uncertainty_contrastive"
+STUDIES = ("study_000", "study_001", "study_002", "study_003", "study_004")
+LABELED = ("study_000", "study_001")
+
+sys.path.insert(0, str(ROOT / "sample-apps" / "active_learning_client"))
+rest = importlib.import_module("rest")
+
+
+@dataclass
+class PacsSetup:
+    pacs: object  # sample-apps/pacs/orthanc.py's OrthancServer
+    server: ServerProcess
+    niftis: Path  # the studies as generated, before they became DICOM
+    labels: Path  # their ground truth on the series' grids, as an annotator would draw it in a viewer
+    series: dict[str, str]  # study name -> SeriesInstanceUID
+    cache: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def series_of(self, name: str) -> str:
+        return self.series[name]
+
+    def name_of(self, series_uid: str) -> str:
+        return {uid: name for name, uid in self.series.items()}[series_uid]
+
+
+def upload_demo_studies(niftis: Path, groundtruth: Path, out: Path, dicomweb_url: str) -> dict[str, str]:
+    """Each demo study as a DICOM CT series in the PACS and its ground truth on the series' grid under
+    ``out/labels``, as ``sample-apps/dicom/nifti_to_dicom.py --upload --labels`` does."""
+    converter = dicom_converter()
+    series = {}
+    for name in STUDIES:
+        image = nib.load(niftis / f"{name}.nii.gz")
+        tags = {"PatientID": name, "PatientName": name, "StudyDescription": name}
+        _, series[name] = converter.write_series(np.asarray(image.dataobj), image.affine, out / name, **tags)
+        converter.upload_series(out / name, dicomweb_url)
+        converter.label_on_series_grid(groundtruth / f"{name}.nii.gz", out / name, out / "labels" / f"{name}.nii.gz")
+    return series
+
+
+@pytest.fixture(scope="session")
+def pacs_setup(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("pacs")
+    niftis = root / "data"
+    demo_generator().generate(niftis, num=len(STUDIES), labeled=0, seed=5, shape=(32, 32, 24))
+    pacs = pacs_launcher().OrthancServer()
+    try:
+        pacs.start()
+    except (FileNotFoundError, RuntimeError) as error:
+        pytest.fail(f"Orthanc did not start ({error}); .ci/run installs it: apt-get install orthanc orthanc-dicomweb")
+    server = None
+    try:
+        series = upload_demo_studies(niftis, root / "data_groundtruth", root / "dicom", pacs.dicomweb_url)
+        cache = root / "cache"
+        server = ServerProcess(
+            copy_app(root / "app"),
+            pacs.dicomweb_url,
+            SERVER_CONF,
+            log=root / "server.log",
+            env={"MONAI_LABEL_DICOMWEB_CACHE_PATH": str(cache)},
+        )
+        try:
+            server.start()
+        except RuntimeError as error:
+            pytest.fail(str(error))
+        yield PacsSetup(pacs, server, niftis, root / "dicom" / "labels", series, cache)
+    finally:
+        if server is not None:
+            server.stop()
+        pacs.stop()
+
+
+@pytest.fixture(scope="session")
+def slicer_client(pacs_setup: PacsSetup, tmp_path_factory: pytest.TempPathFactory) -> MONAILabelClient:
+    """The client 3D Slicer's MONAI Label module uses, with a download folder of its own."""
+    return MONAILabelClient(pacs_setup.url, tmpdir=str(tmp_path_factory.mktemp("slicer")))
+
+
+@pytest.fixture(scope="session")
+def trained_on_pacs(pacs_setup: PacsSetup, slicer_client: MONAILabelClient) -> dict:
+    """The labels of ``LABELED`` submitted as an annotator in Slicer would, then one short training run."""
+    for name in LABELED:
+        slicer_client.save_label(pacs_setup.series_of(name), str(pacs_setup.labels / f"{name}.nii.gz"), "final")
+    return rest.train(slicer_client, MODEL, {"max_epochs": 2, "val_split": 0.0})

@@ -1,0 +1,195 @@
+"""The app on a DICOMweb PACS, driven with the calls 3D Slicer's MONAI Label module makes (``MONAILabelClient``):
+info, next sample, submit label, train, infer; plus scoring and the ``uncertainty`` strategy, as on a local folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import nibabel as nib
+import numpy as np
+import pytest
+import requests
+from dicomweb_client.api import DICOMwebClient
+from monailabel.client import MONAILabelClient
+from monailabel.client.client import MONAILabelClientException
+from monailabel.datastore.utils.convert import dicom_seg_to_itk_image
+from monailabel.datastore.utils.dicom import dicom_web_download_series
+
+from lib.datastore import ValidatedDICOMWebDatastore, dicomweb_client
+from tests.integration.pacs.conftest import LABELED, MODEL, STUDIES, PacsSetup, rest
+from tests.server_process import listening_addresses
+
+SEGMENT_SEQUENCE, SEGMENT_LABEL = "00620002", "00620005"
+REFERENCED_SERIES, SERIES_UID = "00081115", "0020000E"
+
+
+def _segs(pacs_setup: PacsSetup) -> dict[str, dict]:
+    """SEG series in the PACS: SeriesInstanceUID -> the metadata of its one instance."""
+    client = DICOMwebClient(pacs_setup.pacs.dicomweb_url)
+    segs = {}
+    for series in client.search_for_series(search_filters={"Modality": "SEG"}):
+        study, uid = series["0020000D"]["Value"][0], series[SERIES_UID]["Value"][0]
+        segs[uid] = client.retrieve_series_metadata(study, uid)[0]
+    return segs
+
+
+def _referenced_series(seg: dict) -> str:
+    return seg[REFERENCED_SERIES]["Value"][0][SERIES_UID]["Value"][0]
+
+
+def _datastore_stats(pacs_setup: PacsSetup) -> dict:
+    return requests.get(f"{pacs_setup.url}/datastore/", params={"output": "stats"}, timeout=30).json()
+
+
+def test_orthanc_and_the_server_listen_on_loopback_only(pacs_setup: PacsSetup) -> None:
+    for process, port in ((pacs_setup.pacs.process, pacs_setup.pacs.port), (pacs_setup.server.process, None)):
+        listening = listening_addresses(process.pid)
+        assert listening, "nothing listens"
+        assert {address.ip for address in listening} == {"127.0.0.1"}
+        if port:
+            assert any(address.port == port for address in listening)
+
+
+def test_info_shows_the_app_on_the_pacs_series(pacs_setup: PacsSetup, slicer_client: MONAILabelClient) -> None:
+    info = slicer_client.info()
+    assert info["models"][MODEL]["labels"] == {"organ": 1, "lesion": 2}
+    assert info["datastore"]["total"] == len(STUDIES)
+
+
+def test_next_sample_before_training_is_one_of_the_pacs_series(pacs_setup, slicer_client) -> None:
+    sample = slicer_client.next_sample("uncertainty", {})
+    assert sample["id"] in pacs_setup.series.values()
+    assert sample["strategy_fallback"] == "random"  # no model, no scores yet
+
+
+def test_a_label_that_does_not_fit_its_series_is_refused_and_nothing_reaches_the_pacs(pacs_setup, tmp_path) -> None:
+    before = set(_segs(pacs_setup))
+    wrong = tmp_path / "wrong_shape.nii.gz"
+    nib.save(nib.Nifti1Image(np.ones((8, 8, 8), np.uint8), np.eye(4)), wrong)
+    with open(wrong, "rb") as f:
+        response = requests.put(
+            f"{pacs_setup.url}/datastore/label",
+            params={"image": pacs_setup.series_of("study_004"), "tag": "final"},
+            files={"label": ("label.nii.gz", f)},
+            timeout=60,
+        )
+    assert response.status_code == 422
+    assert "must be the same" in response.json()["detail"]
+    assert set(_segs(pacs_setup)) == before
+
+
+def test_a_label_for_a_series_the_pacs_does_not_have_is_refused(pacs_setup, tmp_path) -> None:
+    label = tmp_path / "label.nii.gz"
+    nib.save(nib.Nifti1Image(np.ones((8, 8, 8), np.uint8), np.eye(4)), label)
+    with open(label, "rb") as f:
+        response = requests.put(
+            f"{pacs_setup.url}/datastore/label",
+            params={"image": "1.2.3.4.5", "tag": "final"},
+            files={"label": ("label.nii.gz", f)},
+            timeout=60,
+        )
+    assert response.status_code == 404
+
+
+def test_submitted_labels_are_stored_as_dicom_seg_named_after_the_apps_labels(pacs_setup, trained_on_pacs) -> None:
+    segs = {_referenced_series(seg): seg for seg in _segs(pacs_setup).values()}
+    for name in LABELED:
+        seg = segs[pacs_setup.series_of(name)]
+        values = set(np.unique(np.asarray(nib.load(pacs_setup.labels / f"{name}.nii.gz").dataobj))) - {0}
+        names = [s[SEGMENT_LABEL]["Value"][0] for s in seg[SEGMENT_SEQUENCE]["Value"]]
+        assert names == [{1: "organ", 2: "lesion"}[int(v)] for v in sorted(values)]
+    # The server forgets its lists of labeled series when it stores a label: no stale "completed 0".
+    assert _datastore_stats(pacs_setup)["completed"] == len(LABELED)
+
+
+def test_training_on_the_pacs_studies_publishes_a_model(pacs_setup, trained_on_pacs) -> None:
+    assert trained_on_pacs["status"] == "DONE"
+    assert (pacs_setup.server.app_dir / "model" / f"{MODEL}.pt").exists()
+
+
+def test_infer_on_a_series_returns_a_label_on_the_series_grid(pacs_setup, slicer_client, trained_on_pacs) -> None:
+    name = "study_003"
+    label_file, result = slicer_client.infer(MODEL, pacs_setup.series_of(name), {})
+    try:
+        label, series = nib.load(label_file), nib.load(pacs_setup.labels / f"{name}.nii.gz")
+        assert label.shape == series.shape
+        np.testing.assert_allclose(label.affine, series.affine, atol=1e-3)
+        assert set(np.unique(np.asarray(label.dataobj))) <= {0, 1, 2}
+        assert 0.0 <= result["mean_uncertainty"] <= 1.0
+    finally:
+        os.unlink(label_file)
+
+
+def test_ohif_style_nrrd_infer_request_is_answered(pacs_setup, trained_on_pacs) -> None:
+    params = {"result_extension": ".nrrd", "result_dtype": "uint8", "result_compress": False, "restore_label_idx": False}
+    response = requests.post(
+        f"{pacs_setup.url}/infer/{MODEL}",
+        params={"image": pacs_setup.series_of("study_002"), "output": "image"},
+        data={"params": json.dumps(params)},
+        timeout=300,
+    )
+    assert response.status_code == 200, response.text
+    header = response.content[:1000].decode("latin-1")
+    assert header.startswith("NRRD") and "sizes: 32 32 24" in header
+
+
+def test_scoring_and_the_uncertainty_strategy_hand_out_the_most_disputed_unlabeled_series(
+    pacs_setup, slicer_client, trained_on_pacs
+) -> None:
+    summary = rest.run_scoring(pacs_setup.url)
+    assert summary["status"] == "DONE"
+    unlabeled = {pacs_setup.series_of(n) for n in STUDIES if n not in LABELED}
+    deadline = time.monotonic() + 30
+    while True:  # the scoring subprocess writes the datastore file; the server sees it a moment later
+        objects = requests.get(f"{pacs_setup.url}/datastore/", params={"output": "all"}, timeout=30).json()["objects"]
+        scores = {i: o["image"]["info"].get("subnet_disagreement") for i, o in objects.items() if i in unlabeled}
+        if len(scores) == len(unlabeled) and None not in scores.values():
+            break
+        assert time.monotonic() < deadline, f"no scores for every unlabeled series: {scores}"
+        time.sleep(0.5)
+    sample = slicer_client.next_sample("uncertainty", {})
+    assert "strategy_fallback" not in sample
+    assert sample["id"] in unlabeled
+    assert scores[sample["id"]] == pytest.approx(max(scores.values()))  # (a tiny model may tie several)
+
+
+def test_labels_read_back_from_the_pacs_line_up_with_their_series_voxel_for_voxel(
+    pacs_setup, trained_on_pacs, tmp_path
+) -> None:
+    # What MONAI Label alone reads back: dcmqi stored only the slices that hold foreground.
+    series_uid = pacs_setup.series_of(LABELED[0])
+    seg_uid = next(uid for uid, seg in _segs(pacs_setup).items() if _referenced_series(seg) == series_uid)
+    dicom_web_download_series(None, seg_uid, str(tmp_path / "seg"), dicomweb_client(pacs_setup.pacs.dicomweb_url))
+    raw = nib.load(dicom_seg_to_itk_image(str(tmp_path / "seg"), output_ext=".nii.gz"))
+    assert raw.shape[2] < 24, "the SEG holds every slice: this test would not show the cropping"
+
+    # A datastore with an empty cache, as a new server or another machine has.
+    datastore = ValidatedDICOMWebDatastore(
+        dicomweb_client(pacs_setup.pacs.dicomweb_url),
+        labels={"organ": 1, "lesion": 2},
+        max_voxels=10**8,
+        cache_seconds=0,
+        search_filter={"Modality": "CT"},
+        cache_path=str(tmp_path / "cache"),
+    )
+    pairs = datastore.datalist()
+    assert {pacs_setup.name_of(os.path.basename(p["image"]).removesuffix(".nii.gz")) for p in pairs} == set(LABELED)
+    for pair in pairs:
+        name = pacs_setup.name_of(os.path.basename(pair["image"]).removesuffix(".nii.gz"))
+        image, label = nib.load(pair["image"]), nib.load(pair["label"])
+        submitted = nib.load(pacs_setup.labels / f"{name}.nii.gz")
+        assert label.shape == image.shape == submitted.shape
+        np.testing.assert_allclose(label.affine, image.affine, atol=1e-3)
+        np.testing.assert_allclose(image.affine, submitted.affine, atol=1e-3)
+        np.testing.assert_array_equal(np.asarray(label.dataobj), np.asarray(submitted.dataobj))
+        # The series' grid holds the generated volume's voxels in another order: the label lost none of them.
+        truth = np.asarray(nib.load(pacs_setup.niftis.parent / "data_groundtruth" / f"{name}.nii.gz").dataobj)
+        np.testing.assert_array_equal(np.bincount(truth.ravel()), np.bincount(np.asarray(submitted.dataobj).ravel()))
+
+
+def test_unknown_series_for_infer_is_a_clear_404(pacs_setup, slicer_client) -> None:
+    with pytest.raises(MONAILabelClientException) as error:
+        slicer_client.infer(MODEL, "1.2.3.4.5", {})
+    assert "404" in error.value.msg and "not in the datastore" in error.value.msg
