@@ -81,7 +81,13 @@ class AppConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("unlabeled_batch_size", "rampup_iterations", "num_workers", "cpu_threads", "dicomweb_cache_seconds"):
+        for name in (
+            "unlabeled_batch_size",
+            "rampup_iterations",
+            "num_workers",
+            "cpu_threads",
+            "dicomweb_cache_seconds",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         for name in ("tv_threshold", "uncertainty_threshold"):

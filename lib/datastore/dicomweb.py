@@ -135,7 +135,9 @@ class ValidatedDICOMWebDatastore(AtomicIndex, DICOMWebDatastore):
         present = sorted(int(v) for v in np.unique(data) if v)
         segments = [{"name": self.label_names[v], "model_name": f"{label_tag} label"} for v in present]
         try:
-            return super().save_label(image_id, label_filename, label_tag, {**(label_info or {}), "label_info": segments})
+            return super().save_label(
+                image_id, label_filename, label_tag, {**(label_info or {}), "label_info": segments}
+            )
         finally:
             self._lists.clear()
             if converted:

@@ -12,8 +12,8 @@ from filelock import FileLock
 from monailabel.datastore.local import DataModel, ImageLabelModel, LocalDatastore
 
 from ..atomic_write import atomic_copy
-from .atomic_index import AtomicIndex
 from ..validation import InvalidInputError, check_id, check_label_file, read_volume, remove_upload
+from .atomic_index import AtomicIndex
 
 __all__ = ["ValidatedLocalDatastore"]
 
@@ -99,4 +99,3 @@ class ValidatedLocalDatastore(AtomicIndex, LocalDatastore):
         if self._datastore.label(label_id, label_tag) is None:
             raise InvalidInputError(404, f"image {label_id!r} has no label tagged {label_tag!r}")
         super().update_label_info(label_id, label_tag, info)
-

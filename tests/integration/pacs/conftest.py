@@ -32,6 +32,7 @@ class PacsSetup:
     niftis: Path  # the studies as generated, before they became DICOM
     labels: Path  # their ground truth on the series' grids, as an annotator would draw it in a viewer
     series: dict[str, str]  # study name -> SeriesInstanceUID
+    studies: dict[str, str]  # study name -> StudyInstanceUID
     cache: Path
 
     @property
@@ -45,18 +46,20 @@ class PacsSetup:
         return {uid: name for name, uid in self.series.items()}[series_uid]
 
 
-def upload_demo_studies(niftis: Path, groundtruth: Path, out: Path, dicomweb_url: str) -> dict[str, str]:
+def upload_demo_studies(
+    niftis: Path, groundtruth: Path, out: Path, dicomweb_url: str
+) -> dict[str, tuple[str, str]]:
     """Each demo study as a DICOM CT series in the PACS and its ground truth on the series' grid under
-    ``out/labels``, as ``sample-apps/dicom/nifti_to_dicom.py --upload --labels`` does."""
+    ``out/labels``, as ``sample-apps/dicom/nifti_to_dicom.py --upload --labels`` does; name -> (study, series UID)."""
     converter = dicom_converter()
-    series = {}
+    uids = {}
     for name in STUDIES:
         image = nib.load(niftis / f"{name}.nii.gz")
         tags = {"PatientID": name, "PatientName": name, "StudyDescription": name}
-        _, series[name] = converter.write_series(np.asarray(image.dataobj), image.affine, out / name, **tags)
+        uids[name] = converter.write_series(np.asarray(image.dataobj), image.affine, out / name, **tags)
         converter.upload_series(out / name, dicomweb_url)
         converter.label_on_series_grid(groundtruth / f"{name}.nii.gz", out / name, out / "labels" / f"{name}.nii.gz")
-    return series
+    return uids
 
 
 @pytest.fixture(scope="session")
@@ -68,10 +71,10 @@ def pacs_setup(tmp_path_factory: pytest.TempPathFactory):
     try:
         pacs.start()
     except (FileNotFoundError, RuntimeError) as error:
-        pytest.fail(f"Orthanc did not start ({error}); .ci/run installs it: apt-get install orthanc orthanc-dicomweb")
+        pytest.fail(f"Orthanc did not start ({error}); install it: bash sample-apps/pacs/install_debian_packages.sh")
     server = None
     try:
-        series = upload_demo_studies(niftis, root / "data_groundtruth", root / "dicom", pacs.dicomweb_url)
+        uids = upload_demo_studies(niftis, root / "data_groundtruth", root / "dicom", pacs.dicomweb_url)
         cache = root / "cache"
         server = ServerProcess(
             copy_app(root / "app"),
@@ -84,7 +87,9 @@ def pacs_setup(tmp_path_factory: pytest.TempPathFactory):
             server.start()
         except RuntimeError as error:
             pytest.fail(str(error))
-        yield PacsSetup(pacs, server, niftis, root / "dicom" / "labels", series, cache)
+        series = {name: series_uid for name, (_, series_uid) in uids.items()}
+        studies = {name: study_uid for name, (study_uid, _) in uids.items()}
+        yield PacsSetup(pacs, server, niftis, root / "dicom" / "labels", series, studies, cache)
     finally:
         if server is not None:
             server.stop()
