@@ -27,6 +27,11 @@ def pacs_launcher() -> ModuleType:
     return _load_script(ROOT / "sample-apps" / "pacs" / "orthanc.py")
 
 
+def ohif_driver() -> ModuleType:
+    """The OHIF browser steps of ``sample-apps/pacs/``."""
+    return _load_script(ROOT / "sample-apps" / "pacs" / "ohif_segment.py")
+
+
 def _load_script(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)

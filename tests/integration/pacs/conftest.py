@@ -107,4 +107,4 @@ def trained_on_pacs(pacs_setup: PacsSetup, slicer_client: MONAILabelClient) -> d
     """The labels of ``LABELED`` submitted as an annotator in Slicer would, then one short training run."""
     for name in LABELED:
         slicer_client.save_label(pacs_setup.series_of(name), str(pacs_setup.labels / f"{name}.nii.gz"), "final")
-    return rest.train(slicer_client, MODEL, {"max_epochs": 2, "val_split": 0.0})
+    return rest.train(slicer_client, MODEL, {"max_epochs": 10, "val_split": 0.0})
