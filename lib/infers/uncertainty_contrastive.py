@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from monai.transforms import AsDiscreted, SqueezeDimd
+from monai.transforms import SqueezeDimd
 
-from ..transforms import LabelVoxelCountsd, MeanUncertaintyd, SubnetDisagreementd
+from ..transforms import ClassMapd, LabelVoxelCountsd, MeanUncertaintyd, SubnetDisagreementd
 from .dual_subnet_infer import WITH_SUBNETS, DualSubnetInfer
 
 __all__ = ["UncertaintyContrastiveInfer"]
@@ -24,7 +24,7 @@ class UncertaintyContrastiveInfer(DualSubnetInfer):
         with_subnets = [SubnetDisagreementd(keys="pred")] if (data or {}).get(WITH_SUBNETS) else []
         return with_subnets + [
             MeanUncertaintyd(keys="pred", entropy_key=None),
-            AsDiscreted(keys="pred", argmax=True),
+            ClassMapd(keys="pred"),
             LabelVoxelCountsd(keys="pred", labels=self.labels),
             SqueezeDimd(keys="pred", dim=0),
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..uncertainty import class_map
 from .targeted_verification import masked_cross_entropy
 
 __all__ = ["PseudoLabelLoss", "fuse_pseudo_labels", "reliable_mask"]
@@ -37,7 +38,7 @@ def fuse_pseudo_labels(
     where the better subnet is reliable, otherwise the other subnet's: so where both are sure but disagree, the
     weaker subnet learns from the better one (term 3).
     """
-    cls_a, cls_b = probs_a.argmax(dim=1), probs_b.argmax(dim=1)
+    cls_a, cls_b = class_map(probs_a), class_map(probs_b)
     # torch.where on a (possibly GPU) scalar: no host round trip to read the decision.
     a_is_better = torch.as_tensor(a_is_better, device=cls_a.device)
     better_cls, other_cls = torch.where(a_is_better, cls_a, cls_b), torch.where(a_is_better, cls_b, cls_a)

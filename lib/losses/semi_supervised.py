@@ -7,7 +7,7 @@ from torch import nn
 
 from ..distributed import all_reduce_sum
 from ..networks import SubnetOutput
-from ..uncertainty import normalized_entropy
+from ..uncertainty import class_map, normalized_entropy
 from .prototype_contrastive import PrototypeContrastiveLoss, class_feature_sums, class_prototypes
 from .pseudo_label import PseudoLabelLoss, fuse_pseudo_labels, reliable_mask
 from .rampup import sigmoid_rampup
@@ -97,7 +97,7 @@ class UncertaintyContrastiveLoss(nn.Module):
             reliable_a = reliable_mask(normalized_entropy(probs_a), self.reliable_percentile)
             reliable_b = reliable_mask(normalized_entropy(probs_b), self.reliable_percentile)
             pseudo, reliable = fuse_pseudo_labels(probs_a, probs_b, reliable_a, reliable_b, a_is_better)
-            ensemble_class = (probs_a + probs_b).argmax(1)
+            ensemble_class = class_map(probs_a + probs_b)
 
         terms = {
             "unl_a": self.pseudo_label(logits_a, pseudo, reliable),

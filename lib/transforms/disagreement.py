@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from monai.transforms import MapTransform
 
-from ..uncertainty import subnet_disagreement
+from ..uncertainty import class_map, subnet_disagreement
 
 __all__ = ["SubnetDisagreementd"]
 
@@ -26,6 +26,8 @@ class SubnetDisagreementd(MapTransform):
         d = dict(data)
         for key in self.key_iterator(d):
             probs_a, probs_b = torch.as_tensor(d[key]).chunk(2, dim=0)
-            d.setdefault("result", {})[self.score_name] = subnet_disagreement(probs_a.argmax(0), probs_b.argmax(0))
+            d.setdefault("result", {})[self.score_name] = subnet_disagreement(
+                class_map(probs_a, 0), class_map(probs_b, 0)
+            )
             d[key] = (probs_a + probs_b) / 2
         return d
