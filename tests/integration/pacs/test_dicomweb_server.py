@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -37,6 +38,28 @@ def _segs(pacs_setup: PacsSetup) -> dict[str, dict]:
 
 def _referenced_series(seg: dict) -> str:
     return seg[REFERENCED_SERIES]["Value"][0][SERIES_UID]["Value"][0]
+
+
+def _fresh_datastore(pacs_setup: PacsSetup, cache: Path) -> ValidatedDICOMWebDatastore:
+    """The app's datastore on the PACS with an empty cache, as a new server or another machine has it."""
+    return ValidatedDICOMWebDatastore(
+        dicomweb_client(pacs_setup.pacs.dicomweb_url),
+        labels={"organ": 1, "lesion": 2},
+        max_voxels=10**8,
+        cache_seconds=0,
+        search_filter={"Modality": "CT"},
+        cache_path=str(cache),
+    )
+
+
+def _put_label(pacs_setup: PacsSetup, name: str, path: Path, filename: str) -> requests.Response:
+    with open(path, "rb") as f:
+        return requests.put(
+            f"{pacs_setup.url}/datastore/label",
+            params={"image": pacs_setup.series_of(name), "tag": "final"},
+            files={"label": (filename, f)},
+            timeout=120,
+        )
 
 
 def _datastore_stats(pacs_setup: PacsSetup) -> dict:
@@ -123,7 +146,12 @@ def test_infer_on_a_series_returns_a_label_on_the_series_grid(pacs_setup, slicer
 
 
 def test_ohif_style_nrrd_infer_request_is_answered(pacs_setup, trained_on_pacs) -> None:
-    params = {"result_extension": ".nrrd", "result_dtype": "uint8", "result_compress": False, "restore_label_idx": False}
+    params = {
+        "result_extension": ".nrrd",
+        "result_dtype": "uint8",
+        "result_compress": False,
+        "restore_label_idx": False,
+    }
     response = requests.post(
         f"{pacs_setup.url}/infer/{MODEL}",
         params={"image": pacs_setup.series_of("study_002"), "output": "image"},
@@ -165,16 +193,7 @@ def test_labels_read_back_from_the_pacs_line_up_with_their_series_voxel_for_voxe
     raw = nib.load(dicom_seg_to_itk_image(str(tmp_path / "seg"), output_ext=".nii.gz"))
     assert raw.shape[2] < 24, "the SEG holds every slice: this test would not show the cropping"
 
-    # A datastore with an empty cache, as a new server or another machine has.
-    datastore = ValidatedDICOMWebDatastore(
-        dicomweb_client(pacs_setup.pacs.dicomweb_url),
-        labels={"organ": 1, "lesion": 2},
-        max_voxels=10**8,
-        cache_seconds=0,
-        search_filter={"Modality": "CT"},
-        cache_path=str(tmp_path / "cache"),
-    )
-    pairs = datastore.datalist()
+    pairs = _fresh_datastore(pacs_setup, tmp_path / "cache").datalist()
     assert {pacs_setup.name_of(os.path.basename(p["image"]).removesuffix(".nii.gz")) for p in pairs} == set(LABELED)
     for pair in pairs:
         name = pacs_setup.name_of(os.path.basename(pair["image"]).removesuffix(".nii.gz"))
@@ -193,3 +212,27 @@ def test_unknown_series_for_infer_is_a_clear_404(pacs_setup, slicer_client) -> N
     with pytest.raises(MONAILabelClientException) as error:
         slicer_client.infer(MODEL, "1.2.3.4.5", {})
     assert "404" in error.value.msg and "not in the datastore" in error.value.msg
+
+
+def test_ohifs_raw_label_upload_is_checked_and_stored_as_seg_on_the_series_grid(
+    pacs_setup, trained_on_pacs, tmp_path
+) -> None:
+    """OHIF sends a label as ``label.bin``: one uint8 per voxel of the series, first axis fastest."""
+    name = "study_004"
+    voxels = np.asarray(nib.load(pacs_setup.labels / f"{name}.nii.gz").dataobj).astype(np.uint8)
+    before = set(_segs(pacs_setup))
+    short = tmp_path / "short.bin"
+    short.write_bytes(voxels.ravel(order="F")[:-1].tobytes())
+    refused = _put_label(pacs_setup, name, short, "label.bin")
+    assert refused.status_code == 422 and "bytes" in refused.json()["detail"]
+    assert set(_segs(pacs_setup)) == before
+
+    raw = tmp_path / "label.bin"
+    raw.write_bytes(voxels.ravel(order="F").tobytes())
+    assert _put_label(pacs_setup, name, raw, "label.bin").status_code == 200
+    added = {uid: seg for uid, seg in _segs(pacs_setup).items() if uid not in before}
+    assert [_referenced_series(seg) for seg in added.values()] == [pacs_setup.series_of(name)]
+    read_back = _fresh_datastore(pacs_setup, tmp_path / "cache").get_label_uri(
+        next(iter(added)), "final", pacs_setup.series_of(name)
+    )
+    np.testing.assert_array_equal(np.asarray(nib.load(read_back).dataobj), voxels)
