@@ -71,7 +71,7 @@ STRATEGIES = {
     "random": LoopStrategy("random"),
     "epistemic": LoopStrategy("epistemic", "epistemic", "epistemic_entropy", "epistemic_ts"),
 }
-FULL = dict(pool=14, test=6, start=2, rounds=3, seeds=(0, 1), max_epochs=3, iterations_per_epoch=20)
+FULL = dict(pool=14, test=6, start=2, rounds=3, seeds=(0, 1, 2), max_epochs=3, iterations_per_epoch=20)
 QUICK = dict(pool=4, test=1, start=1, rounds=1, seeds=(0,), max_epochs=1, iterations_per_epoch=2)
 # Dropout on, so that MONAI Label's epistemic scoring applies to the same network as ours.
 CONF = {**CPU_CONF, "dropout": "0.2", "rampup_iterations": "40"}

@@ -5,7 +5,10 @@
 set -euo pipefail
 PACKAGES=(orthanc orthanc-dicomweb chromium chromium-driver gcc libc6-dev)
 missing=()
-for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+for p in "${PACKAGES[@]}"; do
+  # "install ok installed", not just known to dpkg (a removed package keeps its status with its config files)
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 # Debian's orthanc package starts a system service on every interface (port 8042) when installed: keep it off.
