@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from lib.datastore.dicomweb import resample_label_to_image  # noqa: E402
 
-__all__ = ["label_on_series_grid", "study_name", "upload_series", "write_series"]
+__all__ = ["convert_volume", "label_on_series_grid", "study_name", "upload_series", "write_series"]
 
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
@@ -117,6 +117,23 @@ def label_on_series_grid(label: Path, series_dir: Path, out: Path) -> None:
         os.unlink(series_nifti)
 
 
+def convert_volume(
+    path: Path, out: Path, modality: str = "CT", upload: str | None = None, labels: Path | None = None
+) -> dict[str, str]:
+    """One NIfTI volume as a series under ``out/<name>/``, stored in the PACS at ``upload`` if given, and its label
+    from ``labels`` (same file name), if there is one, on the series' grid under ``out/labels/``. Returns the
+    StudyInstanceUID and SeriesInstanceUID."""
+    name = study_name(path)
+    image = nib.load(str(path))
+    tags = {"PatientID": name, "PatientName": name, "StudyDescription": name}
+    study_uid, series_uid = write_series(np.asarray(image.dataobj), image.affine, out / name, modality, **tags)
+    if upload:
+        upload_series(out / name, upload)
+    if labels and (labels / path.name).exists():
+        label_on_series_grid(labels / path.name, out / name, out / "labels" / f"{name}.nii.gz")
+    return {"StudyInstanceUID": study_uid, "SeriesInstanceUID": series_uid}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("nifti", type=Path, nargs="+", help="NIfTI volumes (.nii, .nii.gz)")
@@ -128,17 +145,8 @@ def main() -> None:
     args = parser.parse_args()
     uids = {}
     for path in args.nifti:
-        name = study_name(path)
-        image = nib.load(str(path))
-        tags = {"PatientID": name, "PatientName": name, "StudyDescription": name}
-        study_uid, series_uid = write_series(
-            np.asarray(image.dataobj), image.affine, args.out / name, args.modality, **tags
-        )
-        uids[name] = {"StudyInstanceUID": study_uid, "SeriesInstanceUID": series_uid}
-        stored = upload_series(args.out / name, args.upload) if args.upload else 0
-        if args.labels and (args.labels / path.name).exists():
-            label_on_series_grid(args.labels / path.name, args.out / name, args.out / "labels" / f"{name}.nii.gz")
-        print(f"{name}: {image.shape[2]} slices, series {series_uid}" + (f", {stored} stored" if stored else ""))
+        uids[study_name(path)] = convert_volume(path, args.out, args.modality, args.upload, args.labels)
+        print(f"{study_name(path)}: series {uids[study_name(path)]['SeriesInstanceUID']}", flush=True)
     if args.map:
         args.map.parent.mkdir(parents=True, exist_ok=True)
         args.map.write_text(json.dumps(uids, indent=2))

@@ -98,7 +98,10 @@ class OrthancServer:
         env = {**os.environ, "LD_PRELOAD": str(_build_shim(self._work_dir))}
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [self.executable, str(config_path)], stdout=log, stderr=subprocess.STDOUT, env=env,
+                [self.executable, str(config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
                 start_new_session=True,
             )
         deadline = time.monotonic() + timeout

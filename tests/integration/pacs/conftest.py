@@ -8,8 +8,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import nibabel as nib
-import numpy as np
 import pytest
 from monailabel.client import MONAILabelClient
 
@@ -46,20 +44,6 @@ class PacsSetup:
         return {uid: name for name, uid in self.series.items()}[series_uid]
 
 
-def upload_demo_studies(niftis: Path, groundtruth: Path, out: Path, dicomweb_url: str) -> dict[str, tuple[str, str]]:
-    """Each demo study as a DICOM CT series in the PACS and its ground truth on the series' grid under
-    ``out/labels``, as ``sample-apps/dicom/nifti_to_dicom.py --upload --labels`` does; name -> (study, series UID)."""
-    converter = dicom_converter()
-    uids = {}
-    for name in STUDIES:
-        image = nib.load(niftis / f"{name}.nii.gz")
-        tags = {"PatientID": name, "PatientName": name, "StudyDescription": name}
-        uids[name] = converter.write_series(np.asarray(image.dataobj), image.affine, out / name, **tags)
-        converter.upload_series(out / name, dicomweb_url)
-        converter.label_on_series_grid(groundtruth / f"{name}.nii.gz", out / name, out / "labels" / f"{name}.nii.gz")
-    return uids
-
-
 @pytest.fixture(scope="session")
 def pacs_setup(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("pacs")
@@ -72,7 +56,14 @@ def pacs_setup(tmp_path_factory: pytest.TempPathFactory):
         pytest.fail(f"Orthanc did not start ({error}); install it: bash sample-apps/pacs/install_debian_packages.sh")
     server = None
     try:
-        uids = upload_demo_studies(niftis, root / "data_groundtruth", root / "dicom", pacs.dicomweb_url)
+        # As `nifti_to_dicom.py --upload --labels` does: the series in the PACS, ground truth on their grids.
+        converter = dicom_converter()
+        uids = {
+            name: converter.convert_volume(
+                niftis / f"{name}.nii.gz", root / "dicom", upload=pacs.dicomweb_url, labels=root / "data_groundtruth"
+            )
+            for name in STUDIES
+        }
         cache = root / "cache"
         server = ServerProcess(
             copy_app(root / "app"),
@@ -85,8 +76,8 @@ def pacs_setup(tmp_path_factory: pytest.TempPathFactory):
             server.start()
         except RuntimeError as error:
             pytest.fail(str(error))
-        series = {name: series_uid for name, (_, series_uid) in uids.items()}
-        studies = {name: study_uid for name, (study_uid, _) in uids.items()}
+        series = {name: u["SeriesInstanceUID"] for name, u in uids.items()}
+        studies = {name: u["StudyInstanceUID"] for name, u in uids.items()}
         yield PacsSetup(pacs, server, niftis, root / "dicom" / "labels", series, studies, cache)
     finally:
         if server is not None:

@@ -52,11 +52,12 @@ def _fresh_datastore(pacs_setup: PacsSetup, cache: Path) -> ValidatedDICOMWebDat
     )
 
 
-def _put_label(pacs_setup: PacsSetup, name: str, path: Path, filename: str) -> requests.Response:
+def _put_label(pacs_setup: PacsSetup, series_uid: str, path: Path, filename: str) -> requests.Response:
+    """``PUT /datastore/label`` as a viewer sends it (OHIF: ``label.bin``; Slicer: ``.nii.gz``)."""
     with open(path, "rb") as f:
         return requests.put(
             f"{pacs_setup.url}/datastore/label",
-            params={"image": pacs_setup.series_of(name), "tag": "final"},
+            params={"image": series_uid, "tag": "final"},
             files={"label": (filename, f)},
             timeout=120,
         )
@@ -91,13 +92,7 @@ def test_a_label_that_does_not_fit_its_series_is_refused_and_nothing_reaches_the
     before = set(_segs(pacs_setup))
     wrong = tmp_path / "wrong_shape.nii.gz"
     nib.save(nib.Nifti1Image(np.ones((8, 8, 8), np.uint8), np.eye(4)), wrong)
-    with open(wrong, "rb") as f:
-        response = requests.put(
-            f"{pacs_setup.url}/datastore/label",
-            params={"image": pacs_setup.series_of("study_004"), "tag": "final"},
-            files={"label": ("label.nii.gz", f)},
-            timeout=60,
-        )
+    response = _put_label(pacs_setup, pacs_setup.series_of("study_004"), wrong, "label.nii.gz")
     assert response.status_code == 422
     assert "must be the same" in response.json()["detail"]
     assert set(_segs(pacs_setup)) == before
@@ -106,14 +101,7 @@ def test_a_label_that_does_not_fit_its_series_is_refused_and_nothing_reaches_the
 def test_a_label_for_a_series_the_pacs_does_not_have_is_refused(pacs_setup, tmp_path) -> None:
     label = tmp_path / "label.nii.gz"
     nib.save(nib.Nifti1Image(np.ones((8, 8, 8), np.uint8), np.eye(4)), label)
-    with open(label, "rb") as f:
-        response = requests.put(
-            f"{pacs_setup.url}/datastore/label",
-            params={"image": "1.2.3.4.5", "tag": "final"},
-            files={"label": ("label.nii.gz", f)},
-            timeout=60,
-        )
-    assert response.status_code == 404
+    assert _put_label(pacs_setup, "1.2.3.4.5", label, "label.nii.gz").status_code == 404
 
 
 def test_submitted_labels_are_stored_as_dicom_seg_named_after_the_apps_labels(pacs_setup, trained_on_pacs) -> None:
@@ -223,13 +211,13 @@ def test_ohifs_raw_label_upload_is_checked_and_stored_as_seg_on_the_series_grid(
     before = set(_segs(pacs_setup))
     short = tmp_path / "short.bin"
     short.write_bytes(voxels.ravel(order="F")[:-1].tobytes())
-    refused = _put_label(pacs_setup, name, short, "label.bin")
+    refused = _put_label(pacs_setup, pacs_setup.series_of(name), short, "label.bin")
     assert refused.status_code == 422 and "bytes" in refused.json()["detail"]
     assert set(_segs(pacs_setup)) == before
 
     raw = tmp_path / "label.bin"
     raw.write_bytes(voxels.ravel(order="F").tobytes())
-    assert _put_label(pacs_setup, name, raw, "label.bin").status_code == 200
+    assert _put_label(pacs_setup, pacs_setup.series_of(name), raw, "label.bin").status_code == 200
     added = {uid: seg for uid, seg in _segs(pacs_setup).items() if uid not in before}
     assert [_referenced_series(seg) for seg in added.values()] == [pacs_setup.series_of(name)]
     read_back = _fresh_datastore(pacs_setup, tmp_path / "cache").get_label_uri(
