@@ -51,12 +51,7 @@ class UncertaintyContrastiveApp(RequestGuards, MONAILabelApp):
             os.path.join(self.model_dir, f"pretrained_{MODEL_NAME}.pt"),
             os.path.join(self.model_dir, f"{MODEL_NAME}.pt"),
         ]
-        self.network = DualSubnetSegmenter(
-            in_channels=1,
-            num_classes=self.app_config.num_classes,
-            width=self.app_config.width,
-            dropout=self.app_config.dropout,
-        )
+        self.network = DualSubnetSegmenter.from_config(self.app_config)
         super().__init__(
             app_dir=app_dir,
             studies=studies,

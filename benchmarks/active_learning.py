@@ -74,7 +74,7 @@ STRATEGIES = {
 FULL = dict(pool=14, test=6, start=2, rounds=3, seeds=(0, 1, 2), max_epochs=3, iterations_per_epoch=20)
 QUICK = dict(pool=4, test=1, start=1, rounds=1, seeds=(0,), max_epochs=1, iterations_per_epoch=2)
 # Dropout on, so that MONAI Label's epistemic scoring applies to the same network as ours.
-CONF = {**CPU_CONF, "dropout": "0.2", "rampup_iterations": "40"}
+CONF = {**CPU_CONF, "dropout": "0.2"}
 
 
 def _scores(url: str, ids: list[str], score_key: str, ts_key: str, model_path: Path, timeout: float = 120.0):
@@ -94,7 +94,7 @@ def _scores(url: str, ids: list[str], score_key: str, ts_key: str, model_path: P
 
 
 def _load_model(path: Path, config) -> torch.nn.Module:
-    network = DualSubnetSegmenter(1, config.num_classes, width=config.width, dropout=config.dropout)
+    network = DualSubnetSegmenter.from_config(config)
     network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return network.to(device())
 

@@ -72,7 +72,7 @@ def _train_iterations(args: argparse.Namespace, device: torch.device, dtype: tor
     engine = _Engine(
         network=network,
         optimizer=torch.optim.AdamW(network.parameters(), lr=1e-3),
-        loss_function=UncertaintyContrastiveLoss(NUM_CLASSES, rampup_iterations=0),
+        loss_function=UncertaintyContrastiveLoss(NUM_CLASSES),
         state=types.SimpleNamespace(device=device, iteration=1),
         non_blocking=True,
     )

@@ -11,18 +11,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["accuracy_plot", "learning_curve_plot", "score_error_plot"]
+__all__ = ["accuracy_plot", "learning_curve_plot", "paired_plot", "plateau_plot", "score_error_plot"]
 
 # Which (recipe, predictor) pairs to draw, and their legend names, in order.
 BARS = [
-    ("supervised", "vnet", "supervised, V-Net alone"),
-    ("supervised", "resnet", "supervised, ResNet alone"),
-    ("supervised", "averaged", "supervised, pair averaged"),
-    ("unet", "single", "MONAI UNet (stock recipe)"),
-    ("no_verification", "averaged", "semi, no targeted verification"),
-    ("no_pseudo_label", "averaged", "semi, no pseudo-label loss"),
-    ("no_contrastive", "averaged", "semi, no contrastive term"),
-    ("full", "averaged", "semi-supervised (full)"),
+    ("supervised", "averaged", "A supervised"),
+    ("label_terms", "averaged", "B supervised + label-only terms"),
+    ("paper", "averaged", "D paper's objective"),
+    ("no_teacher", "averaged", "C without teacher"),
+    ("no_class_balance", "averaged", "C without class balance"),
+    ("no_contrastive", "averaged", "C without contrast"),
+    ("no_bidirectional", "averaged", "C without uncertainty weighting"),
+    ("pdcr", "averaged", "C + PDCR"),
+    ("default", "averaged", "C default (semi-supervised)"),
 ]
 
 
@@ -30,7 +31,8 @@ def accuracy_plot(summary: list[dict[str, Any]], label_names: dict[str, tuple[st
     """One panel per study set: Dice (mean over labels) per recipe, grouped by labeled fraction, ± std over seeds."""
     datasets = sorted({r["dataset"] for r in summary})
     fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 5.2), squeeze=False)
-    rows = {(r["dataset"], r["fraction"], r["recipe"], r["predictor"]): r for r in summary}
+    base = min(r["iterations"] for r in summary)
+    rows = {(r["dataset"], r["fraction"], r["recipe"], r["predictor"]): r for r in summary if r["iterations"] == base}
     for ax, dataset in zip(axes[0], datasets):
         fractions = sorted({r["fraction"] for r in summary if r["dataset"] == dataset})
         width = 0.8 / len(BARS)
@@ -99,4 +101,49 @@ def learning_curve_plot(curves: dict[str, dict[int, list[float]]], path: Path, t
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
+    _save(fig, path)
+
+
+def paired_plot(comparisons: list[dict[str, Any]], path: Path) -> None:
+    """Each paired comparison's per-seed Dice differences (points) as dots, with their mean as a bar."""
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(comparisons) + 1.5))
+    for row, c in enumerate(comparisons):
+        ax.barh(row, c["mean_difference_points"], color="tab:blue", alpha=0.35)
+        ax.scatter(c["difference_points"], [row] * len(c["difference_points"]), color="tab:blue", s=14)
+    ax.set_yticks(
+        range(len(comparisons)), [f"{c['dataset']} {c['fraction']:.0%}: {c['comparison']}" for c in comparisons]
+    )
+    ax.axvline(0, color="black", lw=0.8)
+    ax.axvline(3, color="tab:green", lw=0.8, ls="--")
+    ax.set_xlabel("paired difference in mean Dice (points), one dot per seed")
+    ax.invert_yaxis()
+    ax.grid(axis="x", alpha=0.3)
+    _save(fig, path)
+
+
+def plateau_plot(curves: list[dict[str, Any]], path: Path) -> None:
+    """Held-out Dice of the served model against training iterations, one line per recipe and seed, per set."""
+    panels = sorted({(c["dataset"], c["fraction"]) for c in curves})
+    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(5.5 * max(1, len(panels)), 4.2), squeeze=False)
+    colours = {"supervised": "tab:orange", "default": "tab:blue"}
+    for ax, (dataset, fraction) in zip(axes[0], panels):
+        for c in curves:
+            if (c["dataset"], c["fraction"]) != (dataset, fraction):
+                continue
+            xs = [p["iteration"] for p in c["points"]]
+            ys = [p["dice"] for p in c["points"]]
+            name = (
+                c["recipe"]
+                if c["points"][-1]["iteration"] == min(x["points"][-1]["iteration"] for x in curves)
+                else f"{c['recipe']}, longer run"
+            )
+            ls = "-" if name == c["recipe"] else "--"
+            ax.plot(xs, ys, marker="o", ms=3, ls=ls, color=colours.get(c["recipe"], "grey"), alpha=0.7, label=name)
+        handles, names = ax.get_legend_handles_labels()
+        unique = dict(zip(names, handles))
+        ax.legend(unique.values(), unique.keys())
+        ax.set_title(f"{dataset}, {fraction:.0%} labeled")
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("held-out Dice (mean over labels)")
+        ax.grid(alpha=0.3)
     _save(fig, path)

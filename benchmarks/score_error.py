@@ -34,7 +34,7 @@ DESCRIPTION = "Spearman of candidate study scores vs actual error, for the activ
 def _random_run(root: Path) -> Path:
     """A run folder shaped like the active-learning benchmark's, holding an untrained model and no labels."""
     config = load_config(CONF)
-    network = DualSubnetSegmenter(1, config.num_classes, width=config.width, dropout=config.dropout)
+    network = DualSubnetSegmenter.from_config(config)
     save_state_dict(network, root / "random_model" / "app" / "model" / f"{MODEL}.pt")
     (root / "random_model" / "data").mkdir(parents=True)
     return root

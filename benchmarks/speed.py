@@ -14,6 +14,7 @@ Weights are random: none of these timings depends on what the network has learne
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import resource
 import statistics
@@ -33,7 +34,7 @@ from tests.helpers import demo_generator, save_state_dict
 from tests.server_process import ServerProcess, copy_app
 
 from .common import benchmark_parser, device, items, prepare, write_json
-from .training import VARIANTS, train_variant
+from .training import RECIPES, draw_streams, train_recipe
 
 DESCRIPTION = "scoring time (mean_uncertainty vs epistemic), /infer latency split, training s/it and peak RSS"
 
@@ -54,7 +55,7 @@ def _app_with_model(root: Path, studies: Path) -> Path:
     """A copy of the app whose published model is a randomly initialised network of the configured shape."""
     app_dir = copy_app(root / "app")
     config = load_config(CONF)
-    network = DualSubnetSegmenter(1, config.num_classes, width=config.width, dropout=config.dropout)
+    network = DualSubnetSegmenter.from_config(config)
     save_state_dict(network, app_dir / "model" / f"{MODEL}.pt")
     return app_dir
 
@@ -107,7 +108,7 @@ def measure_infer(app_dir: Path, studies: Path, image_id: str, repeats: int, log
 
 
 class _IterationClock:
-    """Stands in for a tqdm bar in ``train_variant``: one timestamp per finished iteration."""
+    """Stands in for a tqdm bar in ``train_recipe``: one timestamp per finished iteration."""
 
     def __init__(self) -> None:
         self.stamps: list[float] = []
@@ -122,7 +123,10 @@ def _training_probe(
     config = load_config(conf)
     labeled, unlabeled = pairs[: len(pairs) // 2], [{"image": p["image"]} for p in pairs[len(pairs) // 2 :]]
     clock = _IterationClock()
-    train_variant(VARIANTS["full"], config, labeled, unlabeled, iterations + 1, 0, device(), clock)
+    # Without a warm-up, so that every timed iteration is a semi-supervised one.
+    config = dataclasses.replace(config, warmup_fraction=0.0)
+    streams = draw_streams(config, labeled, unlabeled, iterations + 1, 0)
+    train_recipe(RECIPES["default"], config, streams, iterations + 1, 0, device(), progress=clock)
     queue.put(
         {
             "patch_size": list(config.patch_size),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,14 @@ import yaml
 
 from .networks.dual_subnet import DOWNSAMPLING_FACTOR
 
-__all__ = ["AppConfig", "DEFAULT_CONFIG_PATH", "MIXED_PRECISION", "STUDY_SCORES", "load_config"]
+__all__ = ["AppConfig", "DEFAULT_CONFIG_PATH", "LR_SCHEDULES", "MIXED_PRECISION", "STUDY_SCORES", "load_config"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+PRESETS_DIR = DEFAULT_CONFIG_PATH.parent / "presets"
 MIXED_PRECISION = ("auto", "bfloat16", "float16", "none")
+LR_SCHEDULES = ("cosine", "poly", "constant")
 # The per-study scores that scoring stores from one pass (lib.scoring), any of which the strategy may rank by.
 STUDY_SCORES = ("subnet_disagreement", "mean_uncertainty")
 
@@ -38,14 +41,28 @@ class AppConfig:
     unlabeled_batch_size: int
     sw_batch_size: int
     sw_overlap: float
+    preset: str
+    warmup_fraction: float
+    rampup_fraction: float
+    lr_schedule: str
+    ema_decay: float
+    strong_augmentation: bool
     tv_threshold: float
     tv_weight: float
+    reliable_percentile_start: float
     reliable_percentile: float
+    confidence_floor: float
+    class_balanced: bool
     unlabeled_weight: float
+    bidirectional_weight: float
     contrastive_weight: float
     contrastive_temperature: float
+    contrastive_band: float
+    projection_dim: int
+    prototype_momentum: float
     contrastive_max_voxels: int
-    rampup_iterations: int
+    pdcr_weight: float
+    pdcr_grid: int
     max_epochs: int
     iterations_per_epoch: int
     learning_rate: float
@@ -76,6 +93,12 @@ class AppConfig:
             raise ValueError(
                 f"patch_size must be three positive multiples of {DOWNSAMPLING_FACTOR}, got {self.patch_size}"
             )
+        bottleneck = self.labeled_batch_size * math.prod(s // DOWNSAMPLING_FACTOR for s in self.patch_size)
+        if bottleneck < 2:
+            raise ValueError(
+                f"labeled_batch_size {self.labeled_batch_size} with patch_size {self.patch_size} leaves batch norm one "
+                f"value per channel at the networks' 1/{DOWNSAMPLING_FACTOR} level in supervised iterations: raise one"
+            )
         positive = ("width", "labeled_batch_size", "sw_batch_size", "contrastive_max_voxels", "max_epochs")
         positive += ("iterations_per_epoch", "val_interval", "max_voxels")
         for name in positive:
@@ -83,7 +106,12 @@ class AppConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in (
             "unlabeled_batch_size",
-            "rampup_iterations",
+            "projection_dim",
+            "tv_weight",
+            "unlabeled_weight",
+            "bidirectional_weight",
+            "contrastive_weight",
+            "pdcr_weight",
             "num_workers",
             "cpu_threads",
             "dicomweb_cache_seconds",
@@ -99,14 +127,33 @@ class AppConfig:
             raise ValueError(f"sw_overlap must be in [0, 1), got {self.sw_overlap}")
         if not 0.0 <= self.val_split < 1.0:
             raise ValueError(f"val_split must be in [0, 1), got {self.val_split}")
-        if not 0.0 < self.reliable_percentile <= 100.0:
-            raise ValueError(f"reliable_percentile must be in (0, 100], got {self.reliable_percentile}")
+        for name in ("reliable_percentile_start", "reliable_percentile", "contrastive_band"):
+            if not 0.0 < getattr(self, name) <= 100.0:
+                raise ValueError(f"{name} must be in (0, 100], got {getattr(self, name)}")
+        if not 0.0 < self.rampup_fraction <= 1.0:
+            raise ValueError(f"rampup_fraction must be in (0, 1], got {self.rampup_fraction}")
+        if not 0.0 <= self.warmup_fraction < 1.0:
+            raise ValueError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction}")
+        for name in ("ema_decay", "prototype_momentum", "confidence_floor"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if self.preset != "none" and not (PRESETS_DIR / f"{self.preset}.yaml").is_file():
+            raise ValueError(f"preset must be 'none' or one of {available_presets()}, got {self.preset!r}")
+        if self.pdcr_grid < 2 or any(s % self.pdcr_grid for s in self.patch_size):
+            raise ValueError(f"pdcr_grid must be at least 2 and divide every patch_size side, got {self.pdcr_grid}")
         if self.next_study_score not in STUDY_SCORES:
             raise ValueError(f"next_study_score must be one of {STUDY_SCORES}, got {self.next_study_score!r}")
         if self.mixed_precision not in MIXED_PRECISION:
             raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
         if self.learning_rate <= 0 or self.contrastive_temperature <= 0:
             raise ValueError("learning_rate and contrastive_temperature must be positive")
+
+    @property
+    def total_iterations(self) -> int:
+        """Iterations of a training run at the default number of epochs (a run's own ``max_epochs`` may differ)."""
+        return self.max_epochs * self.iterations_per_epoch
 
     @property
     def label_names(self) -> list[str]:
@@ -142,19 +189,38 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     return value
 
 
+def available_presets() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def _parse(name: str, raw: Any, default: Any) -> Any:
+    return _coerce(name, yaml.safe_load(raw) if isinstance(raw, str) else raw, default)
+
+
 def load_config(conf: Mapping[str, str] | None = None, path: Path = DEFAULT_CONFIG_PATH) -> AppConfig:
-    """Read the defaults and apply overrides; MONAI Label passes ``--conf`` values as strings, parsed here as YAML.
+    """Read the defaults, then a ``preset`` file's values if one is named, then the other overrides; MONAI Label
+    passes ``--conf`` values as strings, parsed here as YAML.
 
     Keys the app does not know are left alone: MONAI Label passes its own settings through the same dictionary.
     """
     with open(path) as f:
         defaults = yaml.safe_load(f)
     settings = dict(defaults)
-    for name, raw in (conf or {}).items():
+    conf = dict(conf or {})
+    preset = _parse("preset", conf.get("preset", defaults["preset"]), defaults["preset"])
+    if preset != "none":
+        preset_path = PRESETS_DIR / f"{preset}.yaml"
+        if not preset_path.is_file():
+            raise ValueError(f"preset must be 'none' or one of {available_presets()}, got {preset!r}")
+        with open(preset_path) as f:
+            for name, value in yaml.safe_load(f).items():
+                if name not in defaults:
+                    raise ValueError(f"{preset_path} sets {name!r}, which is not a setting")
+                settings[name] = _coerce(name, value, defaults[name])
+    for name, raw in conf.items():
         if name not in defaults:
             continue
-        value = yaml.safe_load(raw) if isinstance(raw, str) else raw
-        settings[name] = _coerce(name, value, defaults[name])
+        settings[name] = _parse(name, raw, defaults[name])
         logger.info("setting %s = %r (from --conf)", name, settings[name])
     missing = set(f.name for f in dataclasses.fields(AppConfig)) ^ set(settings)
     if missing:

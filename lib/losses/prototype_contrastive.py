@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["PrototypeContrastiveLoss", "class_feature_sums", "class_prototypes"]
+__all__ = ["PrototypeContrastiveLoss", "PrototypeMemory", "class_feature_sums", "class_prototypes"]
 
 
 def class_feature_sums(
@@ -33,6 +33,38 @@ def class_feature_sums(
 def class_prototypes(sums: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean feature vector per class, and which classes have any voxel at all."""
     return sums / counts.clamp_min(1.0).unsqueeze(1), counts > 0
+
+
+class PrototypeMemory(nn.Module):
+    """Class prototypes kept across iterations as an exponential moving average of each batch's (as the momentum
+    memories of contrastive segmentation, e.g. Wang et al., ICCV 2021): with one or two patches per iteration, a
+    batch's prototype of a rare class rests on a few voxels and jumps from one iteration to the next.
+
+    ``momentum`` 0 gives this batch's prototypes alone (the paper's rule). A class seen for the first time takes its
+    batch prototype as it is. Not saved with the model: it is rebuilt within a few iterations of any run.
+    """
+
+    def __init__(self, momentum: float = 0.9) -> None:
+        super().__init__()
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        self.momentum = momentum
+        self.prototypes: torch.Tensor | None = None
+        self.seen: torch.Tensor | None = None
+
+    @torch.no_grad()
+    def forward(self, sums: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Update with a batch's per-class feature sums and counts (over all ranks); returns (prototypes, valid)."""
+        batch, present = class_prototypes(sums, counts)
+        if self.momentum == 0.0:
+            return batch, present
+        if self.prototypes is None or self.prototypes.shape != batch.shape:
+            self.prototypes, self.seen = torch.zeros_like(batch), torch.zeros_like(present)
+        keep = torch.where(self.seen, self.momentum, 0.0).unsqueeze(1)
+        updated = keep * self.prototypes + (1.0 - keep) * batch
+        self.prototypes = torch.where(present.unsqueeze(1), updated, self.prototypes)
+        self.seen = self.seen | present
+        return self.prototypes, self.seen
 
 
 class PrototypeContrastiveLoss(nn.Module):

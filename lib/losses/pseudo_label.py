@@ -8,7 +8,20 @@ from torch import nn
 from ..uncertainty import class_map
 from .targeted_verification import masked_cross_entropy
 
-__all__ = ["PseudoLabelLoss", "fuse_pseudo_labels", "reliable_mask"]
+__all__ = [
+    "PseudoLabelLoss",
+    "class_balanced_reliable_mask",
+    "fuse_pseudo_labels",
+    "inverse_frequency_weights",
+    "reliable_mask",
+]
+
+
+def _percentile_threshold(values: torch.Tensor, percentile: float) -> torch.Tensor:
+    flat = values.detach().flatten().float()
+    # kthvalue instead of torch.quantile: quantile refuses inputs of more than 16 M elements.
+    k = max(1, min(flat.numel(), int(round(percentile / 100.0 * flat.numel()))))
+    return flat.kthvalue(k).values
 
 
 def reliable_mask(entropy: torch.Tensor, percentile: float) -> torch.Tensor:
@@ -18,11 +31,33 @@ def reliable_mask(entropy: torch.Tensor, percentile: float) -> torch.Tensor:
     """
     if not 0.0 < percentile <= 100.0:
         raise ValueError(f"percentile must be in (0, 100], got {percentile}")
-    flat = entropy.detach().flatten().float()
-    # kthvalue instead of torch.quantile: quantile refuses inputs of more than 16 M elements.
-    k = max(1, min(flat.numel(), int(round(percentile / 100.0 * flat.numel()))))
-    threshold = flat.kthvalue(k).values
-    return entropy <= threshold
+    return entropy <= _percentile_threshold(entropy, percentile)
+
+
+def class_balanced_reliable_mask(entropy: torch.Tensor, predicted: torch.Tensor, percentile: float) -> torch.Tensor:
+    """The percentile rule applied within each predicted class: a voxel is reliable when its entropy is at or below
+    the ``percentile``-th percentile of the voxels predicted as its class.
+
+    One batch-wide percentile selects almost only background (the easiest, largest class); per class, every class
+    the network predicts contributes its own most confident share (as class-wise thresholds in FlexMatch/CPS do).
+    """
+    if not 0.0 < percentile <= 100.0:
+        raise ValueError(f"percentile must be in (0, 100], got {percentile}")
+    mask = torch.zeros_like(entropy, dtype=torch.bool)
+    for cls in predicted.unique():
+        members = predicted == cls
+        mask |= members & (entropy <= _percentile_threshold(entropy[members], percentile))
+    return mask
+
+
+def inverse_frequency_weights(pseudo: torch.Tensor, reliable: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Per-voxel weight 1 / (frequency of its pseudo-class among reliable voxels), scaled so that the reliable voxels
+    weigh 1 on average: each present class then carries the same total weight (0 outside ``reliable``)."""
+    classes = pseudo[reliable].long()
+    counts = torch.bincount(classes, minlength=num_classes).to(torch.float32)
+    present = int((counts > 0).sum())
+    per_class = torch.where(counts > 0, classes.numel() / (present * counts.clamp_min(1.0)), torch.zeros_like(counts))
+    return per_class[pseudo.long()] * reliable.to(torch.float32)
 
 
 def fuse_pseudo_labels(
@@ -48,11 +83,19 @@ def fuse_pseudo_labels(
 
 
 class PseudoLabelLoss(nn.Module):
-    """Cross-entropy of a subnet's logits against detached pseudo-labels over the reliable voxels.
+    """Cross-entropy of a subnet's logits against detached pseudo-labels over the reliable voxels, optionally weighted
+    per voxel (class balance, certainty) and averaged over the reliable voxels.
 
     Unlike the public reference code, it is computed on the live logits (not on detached probabilities), so it
     trains the subnet.
     """
 
-    def forward(self, logits: torch.Tensor, pseudo_label: torch.Tensor, reliable: torch.Tensor) -> torch.Tensor:
-        return masked_cross_entropy(logits, pseudo_label.detach(), reliable.detach())
+    def forward(
+        self,
+        logits: torch.Tensor,
+        pseudo_label: torch.Tensor,
+        reliable: torch.Tensor,
+        weight: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        weight = None if weight is None else weight.detach()
+        return masked_cross_entropy(logits, pseudo_label.detach(), reliable.detach(), weight=weight)

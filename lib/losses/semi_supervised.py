@@ -1,37 +1,52 @@
-"""The whole semi-supervised objective of one training iteration (Jarimijafarbigloo et al., MIDL 2024)."""
+"""The whole semi-supervised objective of one training iteration (Jarimijafarbigloo et al., MIDL 2024), with a
+self-ensembling teacher, class-balanced reliability and bidirectional uncertainty weighting as settings."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
+from monai.networks.utils import one_hot
 from torch import nn
 
 from ..distributed import all_reduce_sum
 from ..networks import SubnetOutput
 from ..uncertainty import class_map, normalized_entropy
-from .prototype_contrastive import PrototypeContrastiveLoss, class_feature_sums, class_prototypes
-from .pseudo_label import PseudoLabelLoss, fuse_pseudo_labels, reliable_mask
-from .rampup import sigmoid_rampup
+from .patch_contrastive import PatchContrastiveLoss
+from .prototype_contrastive import PrototypeContrastiveLoss, PrototypeMemory, class_feature_sums
+from .pseudo_label import (
+    PseudoLabelLoss,
+    class_balanced_reliable_mask,
+    fuse_pseudo_labels,
+    inverse_frequency_weights,
+    reliable_mask,
+)
 from .supervised import SupervisedLoss
 from .targeted_verification import TargetedVerificationLoss
+from .uncertainty_weighting import certainty_weights, uncertainty_weighted_cross_entropy
 
 __all__ = ["UncertaintyContrastiveLoss"]
 
+Pair = tuple[SubnetOutput, SubnetOutput]
+
 
 class UncertaintyContrastiveLoss(nn.Module):
-    """Sum over both subnets of
+    """Sum over both subnets k of
 
-        L_sup + w_tv * L_tv + rampup(t) * (w_u * L_unl + w_c * L_con)
+        L_sup^k + r(t) * (w_tv L_tv^k + w_bd L_bd^k)                    (labels only)
+                + r(t) * (w_u L_unl^k + w_c L_con^k + w_p L_pdcr^k)      (unlabeled patches)
 
-    on a batch whose first ``num_labeled`` items are labeled and the rest unlabeled (one forward pass per subnet
-    serves both, so batch norm sees the whole batch).
+    on a batch whose first ``num_labeled`` items are labeled and the rest unlabeled; r(t) in [0, 1] is the schedule's
+    ramp (0 during the supervised warm-up), given by the caller.
 
-    Every term of subnet A depends only on subnet A's live outputs and on detached selections, targets and
-    prototypes, and likewise for B: each term trains exactly the subnet it belongs to.
+    Entropies, pseudo-labels, reliability, the uncertainty weights and the prototypes come from ``teacher`` (the
+    self-ensembling teacher's outputs for the same patches, on the weak view) or, without one, from the students'
+    own detached outputs (the paper's rule). Every term of subnet A depends only on subnet A's live outputs and on
+    detached selections, targets and prototypes, and likewise for B: each term trains exactly its own subnet.
 
     Under ``torch.distributed`` each rank holds a part of the global batch: the better subnet is chosen from the
     supervised Dice losses summed over all ranks (every rank takes the same decision) and the prototypes from the
-    class feature sums and counts of all ranks (the same prototypes however the batch is split). In one process
-    both reductions are the identity.
+    class feature sums and counts of all ranks. In one process both reductions are the identity.
     """
 
     def __init__(
@@ -39,12 +54,20 @@ class UncertaintyContrastiveLoss(nn.Module):
         num_classes: int,
         tv_threshold: float = 0.6,
         tv_weight: float = 0.5,
+        reliable_percentile_start: float = 20.0,
         reliable_percentile: float = 20.0,
+        confidence_floor: float = 0.0,
+        class_balanced: bool = False,
         unlabeled_weight: float = 1.0,
+        bidirectional_weight: float = 0.0,
         contrastive_weight: float = 0.1,
         contrastive_temperature: float = 0.1,
+        contrastive_band: float = 100.0,
+        prototype_momentum: float = 0.0,
         contrastive_max_voxels: int = 4096,
-        rampup_iterations: int = 200,
+        pdcr_weight: float = 0.0,
+        pdcr_grid: int = 4,
+        better_subnet_momentum: float = 0.9,
     ) -> None:
         super().__init__()
         self.num_classes = num_classes
@@ -52,72 +75,174 @@ class UncertaintyContrastiveLoss(nn.Module):
         self.verification = TargetedVerificationLoss(tv_threshold)
         self.pseudo_label = PseudoLabelLoss()
         self.contrastive = PrototypeContrastiveLoss(contrastive_temperature, contrastive_max_voxels)
+        self.patch_contrastive = PatchContrastiveLoss(pdcr_grid, contrastive_temperature)
+        self.memories = nn.ModuleList([PrototypeMemory(prototype_momentum), PrototypeMemory(prototype_momentum)])
         self.tv_weight = tv_weight
-        self.reliable_percentile = reliable_percentile
+        self.percentiles = (reliable_percentile_start, reliable_percentile)
+        self.confidence_floor = confidence_floor
+        self.class_balanced = class_balanced
         self.unlabeled_weight = unlabeled_weight
+        self.bidirectional_weight = bidirectional_weight
         self.contrastive_weight = contrastive_weight
-        self.rampup_iterations = rampup_iterations
+        self.contrastive_band = contrastive_band
+        self.pdcr_weight = pdcr_weight
+        self.better_subnet_momentum = better_subnet_momentum
+        self.dice_average: torch.Tensor | None = None
+
+    @classmethod
+    def from_config(cls, config: Any) -> UncertaintyContrastiveLoss:
+        names = (
+            "tv_threshold tv_weight reliable_percentile_start reliable_percentile confidence_floor class_balanced "
+            "unlabeled_weight bidirectional_weight contrastive_weight contrastive_temperature contrastive_band "
+            "prototype_momentum contrastive_max_voxels pdcr_weight pdcr_grid"
+        ).split()
+        return cls(config.num_classes, **{name: getattr(config, name) for name in names})
+
+    def needs_teacher(self, has_unlabeled: bool) -> bool:
+        """Whether this batch's terms read the teacher at all (a supervised batch without the labeled-side
+        uncertainty weighting does not: the caller can save the teacher's forward pass)."""
+        return has_unlabeled or self.bidirectional_weight > 0
 
     def forward(
-        self, out_a: SubnetOutput, out_b: SubnetOutput, label: torch.Tensor, num_labeled: int, step: int
+        self,
+        out_a: SubnetOutput,
+        out_b: SubnetOutput,
+        label: torch.Tensor,
+        num_labeled: int,
+        ramp: float = 1.0,
+        teacher: Pair | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Returns the ``loss`` to optimise and each weighted-sum term as it is (live, for tests and logging)."""
+        """Returns the ``loss`` to optimise, each term as it is (live, for tests) and what the training curves log."""
         n = num_labeled
         if not 0 < n <= out_a.logits.shape[0]:
             raise ValueError(f"num_labeled must be in [1, batch size {out_a.logits.shape[0]}], got {n}")
+        if not 0.0 <= ramp <= 1.0:
+            raise ValueError(f"ramp must be in [0, 1], got {ramp}")
         sup_a, dice_a = self.supervised(out_a.logits[:n], label)
         sup_b, dice_b = self.supervised(out_b.logits[:n], label)
         tv_a, tv_b = self.verification(out_a.logits[:n], out_b.logits[:n], label)
-        # A tensor, not a bool: deciding on the host would stop the GPU once per iteration.
-        dice = all_reduce_sum(torch.stack([dice_a, dice_b]).detach())
-        a_is_better = dice[0] <= dice[1]
-        loss = sup_a + sup_b + self.tv_weight * (tv_a + tv_b)
+        a_is_better = self._a_is_better(dice_a, dice_b)
         terms = {"sup_a": sup_a, "sup_b": sup_b, "tv_a": tv_a, "tv_b": tv_b}
+        loss = sup_a + sup_b + ramp * self.tv_weight * (tv_a + tv_b)
+
+        with torch.no_grad():
+            t_a, t_b = teacher if teacher is not None else (out_a, out_b)
+            probs_a, probs_b = t_a.logits.detach().float().softmax(1), t_b.logits.detach().float().softmax(1)
+            uncertainty = normalized_entropy((probs_a + probs_b) / 2)
+        if self.bidirectional_weight > 0:
+            terms["bd_a"] = uncertainty_weighted_cross_entropy(out_a.logits[:n], label, uncertainty[:n])
+            terms["bd_b"] = uncertainty_weighted_cross_entropy(out_b.logits[:n], label, uncertainty[:n])
+            loss = loss + ramp * self.bidirectional_weight * (terms["bd_a"] + terms["bd_b"])
 
         if out_a.logits.shape[0] > n:
-            unl = self._unlabeled_terms(out_a, out_b, label, n, a_is_better)
-            ramp = sigmoid_rampup(step, self.rampup_iterations)
+            unl = self._unlabeled_terms(
+                (out_a, out_b), (t_a, t_b), (probs_a, probs_b), uncertainty, label, n, a_is_better, ramp
+            )
             loss = loss + ramp * (
                 self.unlabeled_weight * (unl["unl_a"] + unl["unl_b"])
                 + self.contrastive_weight * (unl["con_a"] + unl["con_b"])
+                + self.pdcr_weight * (unl["pdcr_a"] + unl["pdcr_b"])
             )
             terms.update(unl)
-            terms["rampup"] = torch.tensor(ramp)
 
+        terms["rampup"] = torch.tensor(float(ramp))
         terms["a_is_better"] = a_is_better.float()
         terms["loss"] = loss
         return terms
 
-    def _unlabeled_terms(
-        self, out_a: SubnetOutput, out_b: SubnetOutput, label: torch.Tensor, n: int, a_is_better: torch.Tensor
-    ) -> dict[str, torch.Tensor]:
-        logits_a, logits_b = out_a.logits[n:], out_b.logits[n:]
-        with torch.no_grad():
-            probs_a, probs_b = logits_a.softmax(1), logits_b.softmax(1)
-            reliable_a = reliable_mask(normalized_entropy(probs_a), self.reliable_percentile)
-            reliable_b = reliable_mask(normalized_entropy(probs_b), self.reliable_percentile)
-            pseudo, reliable = fuse_pseudo_labels(probs_a, probs_b, reliable_a, reliable_b, a_is_better)
-            ensemble_class = class_map(probs_a + probs_b)
+    def _a_is_better(self, dice_a: torch.Tensor, dice_b: torch.Tensor) -> torch.Tensor:
+        """The better subnet by its supervised Dice loss averaged over recent iterations (all ranks): one labeled
+        patch per iteration would make the choice flip almost at random. A tensor, not a bool: deciding on the
+        host would stop the GPU once per iteration."""
+        dice = all_reduce_sum(torch.stack([dice_a, dice_b]).detach().float())
+        m = self.better_subnet_momentum
+        if self.dice_average is None or self.dice_average.device != dice.device:
+            self.dice_average = dice
+        else:
+            self.dice_average = m * self.dice_average + (1.0 - m) * dice
+        return self.dice_average[0] <= self.dice_average[1]
 
-        terms = {
-            "unl_a": self.pseudo_label(logits_a, pseudo, reliable),
-            "unl_b": self.pseudo_label(logits_b, pseudo, reliable),
-        }
-        for name, out in (("con_a", out_a), ("con_b", out_b)):
-            prototypes, valid = self.prototypes(out.features.detach(), label, n, pseudo, reliable)
-            terms[name] = self.contrastive(out.features[n:], ensemble_class, ~reliable, prototypes, valid)
-        terms["reliable_fraction"] = reliable.float().mean()
+    def _reliable(self, probs: torch.Tensor, percentile: float) -> torch.Tensor:
+        entropy = normalized_entropy(probs)
+        if self.class_balanced:
+            mask = class_balanced_reliable_mask(entropy, class_map(probs), percentile)
+        else:
+            mask = reliable_mask(entropy, percentile)
+        if self.confidence_floor > 0:
+            mask &= probs.max(1).values >= self.confidence_floor
+        return mask
+
+    def _unlabeled_terms(
+        self,
+        students: Pair,
+        teachers: Pair,
+        probs: tuple[torch.Tensor, torch.Tensor],
+        uncertainty: torch.Tensor,
+        label: torch.Tensor,
+        n: int,
+        a_is_better: torch.Tensor,
+        ramp: float,
+    ) -> dict[str, torch.Tensor]:
+        start, end = self.percentiles
+        percentile = start + (end - start) * ramp
+        with torch.no_grad():
+            reliable_pairs = [self._reliable(p, percentile) for p in probs]
+            # Pseudo-labels and reliability over the whole batch; the labeled part only measures their precision.
+            pseudo_all, reliable_all = fuse_pseudo_labels(*probs, *reliable_pairs, a_is_better)
+            pseudo, reliable = pseudo_all[n:], reliable_all[n:]
+            weight = (
+                inverse_frequency_weights(pseudo, reliable, self.num_classes)
+                if self.class_balanced
+                else reliable.float()
+            )
+            weight = weight * certainty_weights(uncertainty[n:], self.bidirectional_weight)
+            ensemble_class = class_map(probs[0] + probs[1])
+            u = uncertainty[n:]
+            band_threshold = torch.quantile(
+                u.flatten()[:: max(1, u.numel() // 100_000)], 1 - self.contrastive_band / 100
+            )
+            band = ~reliable & (u >= band_threshold)
+            composition = torch.cat([one_hot(label, self.num_classes).float(), ((probs[0] + probs[1]) / 2)[n:]])
+
+        terms: dict[str, torch.Tensor] = {}
+        for name, student, teacher, memory in zip("ab", students, teachers, self.memories):
+            terms[f"unl_{name}"] = self.pseudo_label(student.logits[n:], pseudo, reliable, weight)
+            prototypes, valid = self._prototypes(memory, teacher.features.detach().float(), label, n, pseudo, reliable)
+            terms[f"con_{name}"] = self.contrastive(student.features[n:], ensemble_class[n:], band, prototypes, valid)
+            terms[f"pdcr_{name}"] = (
+                self.patch_contrastive(student.features, composition)
+                if self.pdcr_weight > 0
+                else student.features.sum() * 0.0
+            )
+        with torch.no_grad():
+            truth = label[:, 0].long()
+            labeled_reliable = reliable_all[:n]
+            terms["reliable_fraction"] = reliable.float().mean()
+            terms["pseudo_precision_labeled"] = (
+                (pseudo_all[:n] == truth)[labeled_reliable].float().mean()
+                if labeled_reliable.any()
+                else torch.tensor(float("nan"))
+            )
+            counts = torch.bincount(pseudo[reliable].flatten(), minlength=self.num_classes).float()
+            for cls in range(self.num_classes):
+                terms[f"pseudo_class_{cls}"] = counts[cls] / counts.sum().clamp_min(1.0)
         return terms
 
-    def prototypes(
-        self, features: torch.Tensor, label: torch.Tensor, n: int, pseudo: torch.Tensor, reliable: torch.Tensor
+    def _prototypes(
+        self,
+        memory: PrototypeMemory,
+        features: torch.Tensor,
+        label: torch.Tensor,
+        n: int,
+        pseudo: torch.Tensor,
+        reliable: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Prototypes from the reliable unlabeled voxels (pseudo-labels) and from every labeled voxel (its
-        ground truth: the most reliable voxels there are, and they give every class a prototype early on), over the
-        global batch of all ranks."""
+        """Prototypes from the reliable unlabeled voxels (pseudo-labels) and from every labeled voxel (its ground
+        truth: the most reliable voxels there are, and they give every class a prototype early on), over the
+        global batch of all ranks, through the momentum memory."""
         labeled_mask = torch.ones_like(label[:, 0], dtype=torch.bool)
         sums_l, counts_l = class_feature_sums(features[:n], label[:, 0], labeled_mask, self.num_classes)
         sums_u, counts_u = class_feature_sums(features[n:], pseudo, reliable, self.num_classes)
         # One all-reduce for sums and counts together: (C, F + 1).
         totals = all_reduce_sum(torch.cat([sums_l + sums_u, (counts_l + counts_u).unsqueeze(1)], dim=1))
-        return class_prototypes(totals[:, :-1], totals[:, -1])
+        return memory(totals[:, :-1], totals[:, -1])

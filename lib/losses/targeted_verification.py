@@ -27,19 +27,31 @@ def disagreement_region(probs_a: torch.Tensor, probs_b: torch.Tensor, threshold:
     return (fg_a ^ fg_b) | (fg_a & fg_b & (cls_a != cls_b))
 
 
-def masked_cross_entropy(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of ``logits`` (B, C, *spatial) against index ``target`` (B, *spatial) over ``mask``.
+def masked_cross_entropy(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    per_voxel_of_batch: bool = False,
+) -> torch.Tensor:
+    """Cross-entropy of ``logits`` (B, C, *spatial) against index ``target`` (B, *spatial) summed over ``mask``
+    (times ``weight`` where given) and divided by the number of voxels in ``mask``, or with ``per_voxel_of_batch``
+    by the number of voxels in the whole batch (so that a small region weighs per voxel what any voxel weighs).
 
     An empty mask gives an exact zero that still belongs to the graph, so a term never silently drops out of
     backward and gradients stay defined.
     """
     voxel_ce = F.cross_entropy(logits, target.long(), reduction="none")
     mask = mask.to(voxel_ce.dtype)
-    return (voxel_ce * mask).sum() / mask.sum().clamp_min(1.0)
+    weighted = mask if weight is None else mask * weight.to(voxel_ce.dtype)
+    denominator = float(mask.numel()) if per_voxel_of_batch else mask.sum().clamp_min(1.0)
+    return (voxel_ce * weighted).sum() / denominator
 
 
 class TargetedVerificationLoss(nn.Module):
-    """Cross-entropy of each subnet against the label, restricted to the region where the two subnets disagree.
+    """Cross-entropy of each subnet against the label, restricted to the region where the two subnets disagree and
+    averaged over all labeled voxels: a region of 50 voxels then adds what those 50 voxels' cross-entropy is worth,
+    instead of weighing each of them hundreds of times more than a voxel of the supervised term.
 
     The region itself carries no gradient (it is a selection), each subnet's term only its own.
     """
@@ -56,4 +68,6 @@ class TargetedVerificationLoss(nn.Module):
         with torch.no_grad():
             region = disagreement_region(logits_a.softmax(1), logits_b.softmax(1), self.threshold)
         target = label[:, 0]
-        return masked_cross_entropy(logits_a, target, region), masked_cross_entropy(logits_b, target, region)
+        return tuple(
+            masked_cross_entropy(logits, target, region, per_voxel_of_batch=True) for logits in (logits_a, logits_b)
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -15,9 +17,11 @@ __all__ = ["DualSubnetSegmenter", "StackedSubnetSoftmax", "SubnetOutput", "DOWNS
 DOWNSAMPLING_FACTOR = 16
 
 
-def averaged_softmax(out_a: SubnetOutput, out_b: SubnetOutput) -> torch.Tensor:
-    """The pair's prediction: the mean of the two subnets' class probabilities."""
-    return (out_a.logits.softmax(dim=1) + out_b.logits.softmax(dim=1)) / 2
+def averaged_softmax(out_a: SubnetOutput | torch.Tensor, out_b: SubnetOutput | torch.Tensor) -> torch.Tensor:
+    """The pair's prediction: the mean of the two subnets' class probabilities (from their outputs or logits)."""
+    logits_a = out_a.logits if isinstance(out_a, SubnetOutput) else out_a
+    logits_b = out_b.logits if isinstance(out_b, SubnetOutput) else out_b
+    return (logits_a.softmax(dim=1) + logits_b.softmax(dim=1)) / 2
 
 
 class DualSubnetSegmenter(nn.Module):
@@ -37,21 +41,28 @@ class DualSubnetSegmenter(nn.Module):
         width: int = 8,
         norm: str = "batch",
         dropout: float = 0.0,
+        projection_dim: int = 0,
     ) -> None:
         super().__init__()
         if num_classes < 2:
             raise ValueError(f"num_classes must count background and at least one label, got {num_classes}")
         self.num_classes = num_classes
-        self.vnet = EncoderDecoder(VNetEncoder(in_channels, width, norm, dropout), num_classes, norm)
-        self.resnet = EncoderDecoder(ResNetEncoder(in_channels, width, norm, dropout), num_classes, norm)
+        self.vnet = EncoderDecoder(VNetEncoder(in_channels, width, norm, dropout), num_classes, norm, projection_dim)
+        self.resnet = EncoderDecoder(
+            ResNetEncoder(in_channels, width, norm, dropout), num_classes, norm, projection_dim
+        )
+
+    @classmethod
+    def from_config(cls, config: Any) -> DualSubnetSegmenter:
+        """The pair an ``AppConfig`` describes (one place for the app, its tasks and the benchmarks)."""
+        return cls(1, config.num_classes, config.width, dropout=config.dropout, projection_dim=config.projection_dim)
 
     def forward(
         self, x: torch.Tensor, return_subnets: bool = False
     ) -> torch.Tensor | tuple[SubnetOutput, SubnetOutput]:
-        out_a, out_b = self.vnet(x), self.resnet(x)
         if return_subnets:
-            return out_a, out_b
-        return averaged_softmax(out_a, out_b)
+            return self.vnet(x), self.resnet(x)
+        return averaged_softmax(self.vnet.logits(x), self.resnet.logits(x))
 
 
 class StackedSubnetSoftmax(nn.Module):
@@ -66,5 +77,4 @@ class StackedSubnetSoftmax(nn.Module):
         self.pair = pair
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out_a, out_b = self.pair(x, return_subnets=True)
-        return torch.cat([out_a.logits.softmax(dim=1), out_b.logits.softmax(dim=1)], dim=1)
+        return torch.cat([self.pair.vnet.logits(x).softmax(dim=1), self.pair.resnet.logits(x).softmax(dim=1)], dim=1)

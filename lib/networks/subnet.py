@@ -1,4 +1,4 @@
-"""One encoder-decoder subnet with a 1x1x1 segmentation head."""
+"""One encoder-decoder subnet with a 1x1x1 segmentation head and, optionally, a projection head for the contrast."""
 
 from __future__ import annotations
 
@@ -15,16 +15,34 @@ __all__ = ["EncoderDecoder", "SubnetOutput"]
 
 class SubnetOutput(NamedTuple):
     logits: torch.Tensor  # (B, num_classes, *spatial)
-    features: torch.Tensor  # (B, width, *spatial): the last decoder feature map
+    features: torch.Tensor  # (B, F, *spatial): the voxel embedding the contrastive terms work on
 
 
 class EncoderDecoder(nn.Module):
-    def __init__(self, encoder: nn.Module, num_classes: int, norm: str = "batch") -> None:
+    """With ``projection_dim`` > 0 the contrastive terms see a small 1x1x1 MLP of the last decoder feature map
+    (SimCLR's projection head, Chen et al. 2020) instead of the 4-16 features the segmentation head reads: contrasting
+    those directly pulls on the very features the classifier uses, which is close to entropy minimisation."""
+
+    def __init__(self, encoder: nn.Module, num_classes: int, norm: str = "batch", projection_dim: int = 0) -> None:
         super().__init__()
         self.encoder = encoder
         self.decoder = VNetDecoder(encoder.out_channels, norm=norm)
-        self.head = Convolution(3, self.decoder.out_channels, num_classes, kernel_size=1, conv_only=True)
+        channels = self.decoder.out_channels
+        self.head = Convolution(3, channels, num_classes, kernel_size=1, conv_only=True)
+        self.projection = (
+            nn.Sequential(
+                Convolution(3, channels, 2 * channels, kernel_size=1, act="RELU", norm=norm),
+                Convolution(3, 2 * channels, projection_dim, kernel_size=1, conv_only=True),
+            )
+            if projection_dim > 0
+            else None
+        )
 
     def forward(self, x: torch.Tensor) -> SubnetOutput:
         features = self.decoder(self.encoder(x))
-        return SubnetOutput(self.head(features), features)
+        embedding = features if self.projection is None else self.projection(features)
+        return SubnetOutput(self.head(features), embedding)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The segmentation alone (inference, validation, scoring): the projection head is not run."""
+        return self.head(self.decoder(self.encoder(x)))

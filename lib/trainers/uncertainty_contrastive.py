@@ -10,8 +10,8 @@ from typing import Any
 
 import torch
 from ignite.engine import Engine
-from monai.data import DataLoader, Dataset, DistributedSampler
-from monai.handlers import CheckpointSaver, ValidationHandler
+from monai.data import CacheDataset, DataLoader, Dataset, DistributedSampler
+from monai.handlers import CheckpointSaver, LrScheduleHandler, ValidationHandler
 from monai.inferers import Inferer
 from monai.transforms import (
     AsDiscreted,
@@ -31,10 +31,13 @@ from ..losses import UncertaintyContrastiveLoss
 from ..networks import DualSubnetSegmenter
 from ..runtime import autocast_dtype, configure_device
 from ..sliding_window import sliding_window_inferer
-from ..transforms import preprocessing
+from ..transforms import StrongView, preprocessing
 from .atomic_publish import replace_publisher, resume_path
+from .mean_teacher import mean_teacher
+from .schedule import LearningRateDecay, SemiSupervisedSchedule
 from .semi_supervised_iteration import SemiSupervisedIteration
 from .train_options import validate_train_options
+from .training_curves import training_curves_handler
 
 __all__ = ["UncertaintyContrastiveTrain"]
 
@@ -48,6 +51,9 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
     Each iteration draws ``labeled_batch_size`` random patches (class-balanced crops) from the labeled studies and
     ``unlabeled_batch_size`` from the unlabeled ones; an epoch is ``iterations_per_epoch`` iterations, whatever the
     number of labeled studies, so that ``max_epochs`` means the same amount of work for 2 or 200 labeled studies.
+
+    With ``ema_decay`` > 0 a self-ensembling teacher (an EMA of the pair) gives the unlabeled targets, and the
+    teacher, not the students, is what validation scores, the checkpoints keep and MONAI Label publishes.
     """
 
     def __init__(
@@ -81,6 +87,9 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
     def network(self, context: Context) -> torch.nn.Module:
         return self._network
 
+    def total_iterations(self, context: Context) -> int:
+        return int(context.max_epochs) * self.app_config.iterations_per_epoch
+
     def _device(self, context: Context) -> torch.device:
         """MONAI Label's device choice, except under torch.distributed: the GPU of this process's *local* rank
         (``request["local_rank"]`` under torchrun, where the global rank that MONAI Label calls ``local_rank`` goes
@@ -98,6 +107,11 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
         return device
 
     def _create_network_and_optimizer(self, context: Context) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+        network, optimizer = self._create_students(context)
+        context.teacher = mean_teacher(getattr(network, "module", network), self.app_config.ema_decay)
+        return network, optimizer
+
+    def _create_students(self, context: Context) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
         """Both subnets in one ``DistributedDataParallel`` (they are one module), with batch norm synchronised
         across GPUs; MONAI Label's own wrapper passes ``device_ids=[None]`` on CPU, which DDP refuses."""
         if not context.multi_gpu:
@@ -116,19 +130,24 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
     def optimizer(self, context: Context) -> torch.optim.Optimizer:
         return torch.optim.AdamW(context.network.parameters(), lr=float(context.request["learning_rate"]))
 
+    def _create_evaluator(self, context: Context) -> Any:
+        """MONAI Label's evaluator and its best-model checkpoint, on the teacher where there is one: what is
+        validated is what is saved, published and served."""
+        students = context.network
+        if context.teacher is not None:
+            context.network = context.teacher.module
+        try:
+            return super()._create_evaluator(context)
+        finally:
+            context.network = students
+
     def loss_function(self, context: Context) -> UncertaintyContrastiveLoss:
-        c = self.app_config
-        return UncertaintyContrastiveLoss(
-            num_classes=c.num_classes,
-            tv_threshold=c.tv_threshold,
-            tv_weight=c.tv_weight,
-            reliable_percentile=c.reliable_percentile,
-            unlabeled_weight=c.unlabeled_weight,
-            contrastive_weight=c.contrastive_weight,
-            contrastive_temperature=c.contrastive_temperature,
-            contrastive_max_voxels=c.contrastive_max_voxels,
-            rampup_iterations=c.rampup_iterations,
-        )
+        return UncertaintyContrastiveLoss.from_config(self.app_config)
+
+    def lr_scheduler_handler(self, context: Context) -> LrScheduleHandler:
+        """Per-iteration decay over the run (MONAI Label's default, a step every 1,000 epochs, never decays)."""
+        decay = LearningRateDecay(self.app_config.lr_schedule, self.total_iterations(context))
+        return LrScheduleHandler(torch.optim.lr_scheduler.LambdaLR(context.optimizer, decay), epoch_level=False)
 
     def __call__(self, request: dict[str, Any], datastore: Datastore) -> dict[str, Any]:
         validate_train_options(request, allow_unknown=True)
@@ -218,7 +237,14 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
         datalist = context.request.get("unlabeled_datalist", [])
         if not datalist or self.app_config.unlabeled_batch_size == 0:
             return None
-        dataset = Dataset(datalist, self._validate_transforms(self.unlabeled_pre_transforms(context), "Unlabeled"))
+        transforms = self._validate_transforms(self.unlabeled_pre_transforms(context), "Unlabeled")
+        # Cached like the labeled studies (the request's ``dataset``): loading and resampling every unlabeled study
+        # again in every iteration cost more than the networks on real-sized MR studies.
+        dataset = (
+            CacheDataset(datalist, transforms, progress=False)
+            if context.dataset_type == "CacheDataset"
+            else Dataset(datalist, transforms)
+        )
         # Every rank must shuffle with the same seed for the shards to stay disjoint: rank 0 draws it (on the
         # training device: NCCL reduces GPU tensors only).
         seed = int(all_reduce_sum(torch.randint(2**31 - 1, (1,), device=context.device) * int(rank() == 0)))
@@ -231,14 +257,22 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
         )
 
     def train_iteration_update(self, context: Context) -> SemiSupervisedIteration:
-        dtype = autocast_dtype(self.app_config.mixed_precision, context.device)
-        return SemiSupervisedIteration(self.unlabeled_data_loader(context), dtype)
+        c = self.app_config
+        return SemiSupervisedIteration(
+            self.unlabeled_data_loader(context),
+            autocast_dtype(c.mixed_precision, context.device),
+            SemiSupervisedSchedule(self.total_iterations(context), c.warmup_fraction, c.rampup_fraction),
+            context.teacher,
+            StrongView() if c.strong_augmentation else None,
+        )
 
     def train_handlers(self, context: Context) -> list:
         """MONAI Label's handlers, plus a validation after the last epoch when ``val_interval`` does not divide
         ``max_epochs``: the best model is saved (and published) only by a validation, so a short run would
         otherwise end DONE with no model at all."""
         handlers = super().train_handlers(context)
+        if context.local_rank == 0:
+            handlers.append(training_curves_handler(context.events_dir))
         if context.evaluator and context.max_epochs % self._val_interval:
             handlers.append(ValidationHandler(context.max_epochs, validator=context.evaluator, epoch_level=True))
         return handlers
@@ -249,7 +283,11 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
             return  # only rank 0 saves and publishes (MONAI Label attaches its publisher there alone)
         for engine in (context.trainer, context.evaluator):
             if engine is not None:
-                _make_checkpoints_atomic(engine)
+                for saver in _checkpoint_savers(engine):
+                    _make_atomic(saver)
+                    if context.teacher is not None:
+                        # Without a validation split, MONAI Label publishes the trainer's checkpoint: the teacher's.
+                        saver.save_dict[self._model_dict_key] = context.teacher.module
         replace_publisher(context.evaluator or context.trainer)
 
     def load_path(self, output_dir: str, pretrained: bool = True) -> str | None:
@@ -264,14 +302,21 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
         return sliding_window_inferer(self.app_config)
 
 
-def _make_checkpoints_atomic(engine: Engine) -> None:
-    """Switch MONAI's ``CheckpointSaver`` handlers on ``engine`` to ignite's write-and-rename saving (MONAI turns it
-    off for file permissions that ignite now sets itself): a crash while saving leaves the previous checkpoint, not
-    half a file that the next fine-tuning run would fail to load."""
+def _checkpoint_savers(engine: Engine) -> list[CheckpointSaver]:
+    """MONAI's ``CheckpointSaver`` handlers attached to ``engine`` (MONAI Label creates them inside ``train``)."""
+    savers = []
     for handlers in engine._event_handlers.values():
         for handler, _, _ in handlers:
             saver = getattr(handler, "__self__", None)
-            if isinstance(saver, CheckpointSaver):
-                for checkpoint in (saver._final_checkpoint, saver._key_metric_checkpoint, saver._interval_checkpoint):
-                    if checkpoint is not None:
-                        checkpoint.save_handler._atomic = True
+            if isinstance(saver, CheckpointSaver) and saver not in savers:
+                savers.append(saver)
+    return savers
+
+
+def _make_atomic(saver: CheckpointSaver) -> None:
+    """Switch to ignite's write-and-rename saving (MONAI turns it off for file permissions that ignite now sets
+    itself): a crash while saving leaves the previous checkpoint, not half a file that the next fine-tuning run
+    would fail to load."""
+    for checkpoint in (saver._final_checkpoint, saver._key_metric_checkpoint, saver._interval_checkpoint):
+        if checkpoint is not None:
+            checkpoint.save_handler._atomic = True

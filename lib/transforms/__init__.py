@@ -3,5 +3,6 @@ from .disagreement import SubnetDisagreementd
 from .entropy import MeanUncertaintyd
 from .label_counts import LabelVoxelCountsd
 from .preprocessing import preprocessing
+from .strong_view import StrongView
 
-__all__ = ["ClassMapd", "LabelVoxelCountsd", "MeanUncertaintyd", "SubnetDisagreementd", "preprocessing"]
+__all__ = ["ClassMapd", "LabelVoxelCountsd", "MeanUncertaintyd", "StrongView", "SubnetDisagreementd", "preprocessing"]

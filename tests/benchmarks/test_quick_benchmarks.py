@@ -33,17 +33,27 @@ def test_listing_names_every_benchmark() -> None:
         assert name in done.stdout
 
 
-def test_accuracy_compares_every_recipe_on_both_study_sets(tmp_path: Path, data: Path) -> None:
+def test_accuracy_runs_the_paired_protocol_on_both_study_sets(tmp_path: Path, data: Path) -> None:
     result = _run("accuracy", tmp_path, data)
-    recipes = {"supervised", "full", "unet", "no_verification", "no_pseudo_label", "no_contrastive"}
-    for dataset in ("synthetic", "mni"):
-        assert {r["recipe"] for r in result["runs"] if r["dataset"] == dataset} == recipes
+    mni = {"supervised", "label_terms", "default", "paper"}
+    mni |= {"no_teacher", "no_class_balance", "no_contrastive", "no_bidirectional", "pdcr"}
+    assert {r["recipe"] for r in result["runs"] if r["dataset"] == "mni"} == mni
+    assert {r["recipe"] for r in result["runs"] if r["dataset"] == "synthetic"} == {"supervised", "default"}
+    for dataset in ("mni", "synthetic"):
+        runs = [r for r in result["runs"] if r["dataset"] == dataset]
+        # Paired: every recipe of a seed consumed the same labeled batches after the same warm-up.
+        assert len({r["labeled_stream_checksum"] for r in runs}) == 1
+        assert len({r["warmup_iterations"] for r in runs}) == 1 and runs[0]["warmup_iterations"] > 0
+        assert {r["held_out_split"] for r in runs} == {"test"}
     for run in result["runs"]:
-        predictors = {"single"} if run["recipe"] == "unet" else {"averaged", "vnet", "resnet"}
-        assert set(run["metrics"]) == predictors
+        assert set(run["metrics"]) == {"averaged", "vnet", "resnet"}
         for metrics in run["metrics"].values():
             assert all(0.0 <= d <= 1.0 for per_study in metrics["dice"] for d in per_study if not math.isnan(d))
-    assert (tmp_path / "accuracy.png").stat().st_size > 10_000
+    comparisons = {(c["dataset"], c["comparison"]) for c in result["comparisons"]}
+    assert ("mni", "default - supervised") in comparisons and ("mni", "default - label_terms") in comparisons
+    assert all(len(c["points"]) == 2 for c in result["curves"])  # the plateau curve: half-way and at the end
+    for name in ("accuracy.png", "accuracy_paired.png", "accuracy_plateau.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
 
 
 def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: Path, data: Path) -> None:

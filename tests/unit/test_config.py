@@ -40,8 +40,32 @@ def test_labels_can_be_redeclared_for_any_number_of_classes() -> None:
         ("tv_threshold", "1.5", "tv_threshold"),
         ("val_split", "1.0", "val_split"),
         ("score_all", "1", "true or false"),
+        ("warmup_fraction", "1.0", "warmup_fraction"),
+        ("rampup_fraction", "0", "rampup_fraction"),
+        ("rampup_fraction", "1.5", "rampup_fraction"),
+        ("ema_decay", "-0.1", "ema_decay"),
+        ("ema_decay", "1.0", "ema_decay"),
+        ("prototype_momentum", "-0.5", "prototype_momentum"),
+        ("confidence_floor", "1.2", "confidence_floor"),
+        ("reliable_percentile_start", "0", "reliable_percentile_start"),
+        ("contrastive_band", "120", "contrastive_band"),
+        ("lr_schedule", "step", "lr_schedule"),
+        ("bidirectional_weight", "-1", "bidirectional_weight"),
+        ("projection_dim", "-4", "projection_dim"),
+        ("pdcr_grid", "5", "pdcr_grid"),
+        ("preset", "mine", "preset"),
+        ("patch_size", "[16, 16, 16]", "batch norm"),
     ],
 )
 def test_bad_overrides_are_rejected_with_a_message_naming_the_setting(key: str, value: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         load_config({key: value})
+
+
+def test_the_paper_preset_is_one_setting_away_and_other_overrides_still_apply() -> None:
+    paper = load_config({"preset": "paper", "tv_weight": "0.25"})
+    assert paper.ema_decay == 0.0 and paper.projection_dim == 0 and not paper.class_balanced
+    assert paper.reliable_percentile == paper.reliable_percentile_start == 20.0
+    assert paper.tv_weight == 0.25
+    default = load_config()
+    assert default.ema_decay > 0 and default.projection_dim > 0 and default.class_balanced

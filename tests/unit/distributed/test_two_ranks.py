@@ -49,12 +49,12 @@ def _reductions(batch: dict[str, torch.Tensor], items: list[int]) -> dict[str, t
     loss = UncertaintyContrastiveLoss(num_classes=NUM_CLASSES)
     n = len(items)
     features = torch.cat([batch["features"][items], batch["features"][[2 + i for i in items]]])
-    prototypes, valid = loss.prototypes(
-        features, batch["label"][items], n, batch["pseudo"][items], batch["reliable"][items]
+    prototypes, valid = loss._prototypes(
+        loss.memories[0], features, batch["label"][items], n, batch["pseudo"][items], batch["reliable"][items]
     )
     out_a = SubnetOutput(batch["logits_a"][items], features[:n])
     out_b = SubnetOutput(batch["logits_b"][items], features[:n])
-    terms = loss(out_a, out_b, batch["label"][items], n, step=0)
+    terms = loss(out_a, out_b, batch["label"][items], n)
     return {"prototypes": prototypes, "valid": valid, "a_is_better": terms["a_is_better"]}
 
 
@@ -67,8 +67,9 @@ def _local_decision(batch: dict[str, torch.Tensor], item: int) -> torch.Tensor:
 
 
 def _train_task(model_dir: Path) -> UncertaintyContrastiveTrain:
-    conf = {"width": "2", "patch_size": "[16,16,16]", "labeled_batch_size": "1", "unlabeled_batch_size": "1"}
-    conf.update({"iterations_per_epoch": "2", "cpu_threads": "1", "val_split": "0.0"})
+    conf = {"width": "2", "patch_size": "[32,16,16]", "labeled_batch_size": "1", "unlabeled_batch_size": "1"}
+    # No teacher: what the ranks must agree on here are the students' weights, which are then what is published.
+    conf.update({"iterations_per_epoch": "2", "cpu_threads": "1", "val_split": "0.0", "ema_decay": "0"})
     config = load_config(conf)
     network = DualSubnetSegmenter(in_channels=1, num_classes=config.num_classes, width=config.width)
     return UncertaintyContrastiveTrain(

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lib.losses import PrototypeContrastiveLoss, class_prototypes
+from lib.losses import PrototypeContrastiveLoss, PrototypeMemory, class_prototypes
 from lib.losses.prototype_contrastive import class_feature_sums
 
 
@@ -80,3 +80,21 @@ def test_fewer_than_two_prototypes_give_zero_loss() -> None:
     )
     assert loss.item() == 0.0
     loss.backward()
+
+
+def test_prototype_memory_averages_batches_and_keeps_classes_a_batch_lacks() -> None:
+    memory = PrototypeMemory(momentum=0.5)
+    first, valid = memory(torch.tensor([[2.0, 0.0], [0.0, 0.0]]), torch.tensor([1.0, 0.0]))
+    assert first.tolist() == [[2.0, 0.0], [0.0, 0.0]] and valid.tolist() == [True, False]
+    second, valid = memory(torch.tensor([[0.0, 0.0], [0.0, 4.0]]), torch.tensor([1.0, 2.0]))
+    assert second.tolist() == [[1.0, 0.0], [0.0, 2.0]]  # class 0 averaged, class 1 new: its batch prototype
+    assert valid.tolist() == [True, True]
+    third, _ = memory(torch.tensor([[0.0, 0.0], [0.0, 0.0]]), torch.tensor([0.0, 0.0]))
+    assert third.tolist() == second.tolist()  # nothing seen: nothing forgotten
+
+
+def test_prototype_memory_with_momentum_zero_is_the_batch_prototype() -> None:
+    memory = PrototypeMemory(momentum=0.0)
+    memory(torch.tensor([[2.0, 0.0]]), torch.tensor([1.0]))
+    prototypes, _ = memory(torch.tensor([[0.0, 6.0]]), torch.tensor([2.0]))
+    assert prototypes.tolist() == [[0.0, 3.0]]

@@ -1,31 +1,41 @@
-"""The combined objective on the real subnet pair: every term trains the subnet it belongs to, and only that one."""
+"""The combined objective on the real subnet pair: every term trains the subnet it belongs to, and only that one;
+the teacher's outputs steer the targets and train nothing."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
+from lib.config import load_config
 from lib.losses import UncertaintyContrastiveLoss
 from lib.networks import DualSubnetSegmenter
 
 TERMS_OF = {
-    "vnet": ("sup_a", "tv_a", "unl_a", "con_a"),
-    "resnet": ("sup_b", "tv_b", "unl_b", "con_b"),
+    "vnet": ("sup_a", "tv_a", "bd_a", "unl_a", "con_a", "pdcr_a"),
+    "resnet": ("sup_b", "tv_b", "bd_b", "unl_b", "con_b", "pdcr_b"),
 }
 
 
+def _loss(**kwargs) -> UncertaintyContrastiveLoss:
+    # A low threshold and a wide reliable set so that every term has voxels to work on with random weights.
+    settings = dict(tv_threshold=0.34, reliable_percentile_start=50.0, reliable_percentile=50.0, pdcr_weight=0.1)
+    settings.update(bidirectional_weight=1.0, class_balanced=True, contrastive_band=50.0, prototype_momentum=0.9)
+    settings.update(kwargs)
+    return UncertaintyContrastiveLoss(num_classes=3, **settings)
+
+
 @pytest.fixture(scope="module")
-def terms() -> dict[str, torch.Tensor]:
+def setup() -> dict:
     torch.manual_seed(0)
-    net = DualSubnetSegmenter(in_channels=1, num_classes=3, width=2)
+    net = DualSubnetSegmenter(in_channels=1, num_classes=3, width=2, projection_dim=4)
+    teacher = DualSubnetSegmenter(in_channels=1, num_classes=3, width=2, projection_dim=4)
     images = torch.randn(4, 1, 16, 16, 16)
     label = torch.randint(0, 3, (2, 1, 16, 16, 16))
     out_a, out_b = net(images, return_subnets=True)
-    # A low threshold and a wide reliable set so that every term has voxels to work on with random weights.
-    loss = UncertaintyContrastiveLoss(num_classes=3, tv_threshold=0.34, reliable_percentile=50.0)
-    result = loss(out_a, out_b, label, num_labeled=2, step=10_000)
-    result["net"] = net
-    return result
+    with torch.no_grad():
+        teacher_out = teacher(images, return_subnets=True)
+    terms = _loss()(out_a, out_b, label, num_labeled=2, ramp=1.0, teacher=teacher_out)
+    return {"terms": terms, "net": net, "teacher": teacher, "images": images, "label": label}
 
 
 def _grad_norm(term: torch.Tensor, module: torch.nn.Module) -> float:
@@ -35,30 +45,68 @@ def _grad_norm(term: torch.Tensor, module: torch.nn.Module) -> float:
 
 
 @pytest.mark.parametrize("own, other", [("vnet", "resnet"), ("resnet", "vnet")])
-def test_each_term_alone_trains_its_own_subnet_and_not_the_other(terms: dict, own: str, other: str) -> None:
-    net = terms["net"]
+def test_each_term_alone_trains_its_own_subnet_and_not_the_other(setup: dict, own: str, other: str) -> None:
+    net, terms = setup["net"], setup["terms"]
     for name in TERMS_OF[own]:
         assert terms[name].requires_grad, f"{name} carries no gradient"
         assert _grad_norm(terms[name], getattr(net, own)) > 0, f"{name} does not train {own}"
         assert _grad_norm(terms[name], getattr(net, other)) == 0, f"{name} leaks into {other}"
 
 
-def test_total_loss_is_the_weighted_sum_of_the_terms(terms: dict) -> None:
-    expected = (
-        terms["sup_a"]
-        + terms["sup_b"]
-        + 0.5 * (terms["tv_a"] + terms["tv_b"])
-        + terms["rampup"] * (1.0 * (terms["unl_a"] + terms["unl_b"]) + 0.1 * (terms["con_a"] + terms["con_b"]))
-    )
-    torch.testing.assert_close(terms["loss"], expected)
-    assert terms["rampup"] == pytest.approx(1.0)
+def test_the_contrastive_terms_train_the_projection_head(setup: dict) -> None:
+    for subnet, name in (("vnet", "con_a"), ("resnet", "con_b")):
+        assert _grad_norm(setup["terms"][name], getattr(setup["net"], subnet).projection) > 0
 
 
-def test_a_batch_without_unlabeled_items_has_only_the_supervised_terms() -> None:
+def test_total_loss_is_the_ramped_weighted_sum_of_the_terms(setup: dict) -> None:
+    t = setup["terms"]
+    labels_only = 0.5 * (t["tv_a"] + t["tv_b"]) + 1.0 * (t["bd_a"] + t["bd_b"])
+    unlabeled = t["unl_a"] + t["unl_b"] + 0.1 * (t["con_a"] + t["con_b"]) + 0.1 * (t["pdcr_a"] + t["pdcr_b"])
+    torch.testing.assert_close(t["loss"], t["sup_a"] + t["sup_b"] + labels_only + unlabeled)
+
+
+def test_during_the_warm_up_only_the_supervised_terms_count() -> None:
+    torch.manual_seed(1)
+    net = DualSubnetSegmenter(in_channels=1, num_classes=3, width=2)
+    out_a, out_b = net(torch.randn(3, 1, 16, 16, 16), return_subnets=True)
+    t = _loss()(out_a, out_b, torch.randint(0, 3, (1, 1, 16, 16, 16)), 1, ramp=0.0)
+    torch.testing.assert_close(t["loss"], t["sup_a"] + t["sup_b"])
+
+
+def test_the_teacher_steers_the_pseudo_labels(setup: dict) -> None:
+    """The same students with another teacher get other pseudo-label terms; the teacher's outputs get no gradient."""
+    net, images, label = setup["net"], setup["images"], setup["label"]
+    out_a, out_b = net(images, return_subnets=True)
+    with torch.no_grad():
+        own = _loss()(out_a, out_b, label, 2, 1.0, teacher=None)
+    assert not torch.isclose(own["unl_a"], setup["terms"]["unl_a"])
+    assert all(p.grad is None for p in setup["teacher"].parameters())
+
+
+def test_the_paper_preset_builds_the_paper_objective() -> None:
+    loss = UncertaintyContrastiveLoss.from_config(load_config({"preset": "paper"}))
+    assert loss.percentiles == (20.0, 20.0) and not loss.class_balanced and loss.confidence_floor == 0.0
+    assert loss.bidirectional_weight == 0.0 and loss.contrastive_band == 100.0
+    assert all(memory.momentum == 0.0 for memory in loss.memories)
+
+
+def test_a_batch_without_unlabeled_items_has_only_the_label_terms() -> None:
     net = DualSubnetSegmenter(in_channels=1, num_classes=2, width=2)
     out_a, out_b = net(torch.randn(2, 1, 16, 16, 16), return_subnets=True)
-    result = UncertaintyContrastiveLoss(num_classes=2)(out_a, out_b, torch.randint(0, 2, (2, 1, 16, 16, 16)), 2, 0)
-    assert "unl_a" not in result and "con_b" not in result
+    loss = UncertaintyContrastiveLoss(num_classes=2)
+    result = loss(out_a, out_b, torch.randint(0, 2, (2, 1, 16, 16, 16)), 2)
+    assert "unl_a" not in result and "con_b" not in result and "bd_a" not in result
     torch.testing.assert_close(
         result["loss"], result["sup_a"] + result["sup_b"] + 0.5 * (result["tv_a"] + result["tv_b"])
     )
+
+
+def test_the_better_subnet_follows_the_dice_averaged_over_iterations() -> None:
+    """One iteration where B looks better does not overturn a run of iterations where A was better."""
+    loss = UncertaintyContrastiveLoss(num_classes=2)
+    for _ in range(10):
+        assert bool(loss._a_is_better(torch.tensor(0.2), torch.tensor(0.4)))
+    assert bool(loss._a_is_better(torch.tensor(0.6), torch.tensor(0.3)))
+    for _ in range(20):
+        loss._a_is_better(torch.tensor(0.6), torch.tensor(0.3))
+    assert not bool(loss._a_is_better(torch.tensor(0.6), torch.tensor(0.3)))

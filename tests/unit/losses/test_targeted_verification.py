@@ -27,15 +27,16 @@ def test_multi_class_region_includes_confident_but_different_foreground_classes(
     assert disagreement_region(probs_a, probs_b, 0.6).tolist() == [[True, False]]
 
 
-def test_loss_is_the_cross_entropy_averaged_over_the_disagreement_region_only() -> None:
+def test_loss_is_the_cross_entropy_of_the_disagreement_region_per_labeled_voxel() -> None:
     logit = math.log(0.9 / 0.1)  # softmax([0, logit]) = [0.1, 0.9]
     logits_a = torch.tensor([[[0.0, 0.0], [logit, logit]]]).requires_grad_()  # fg 0.9 at both voxels
     logits_b = torch.tensor([[[0.0, 0.0], [logit, -logit]]]).requires_grad_()  # fg 0.9, then 0.1
     label = torch.tensor([[[1, 0]]])
     loss_a, loss_b = TargetedVerificationLoss(threshold=0.6)(logits_a, logits_b, label)
-    # Only voxel 2 disagrees; its label is background: A says 0.1 (wrong), B says 0.9 (right).
-    assert loss_a.item() == pytest.approx(-math.log(0.1), rel=1e-5)
-    assert loss_b.item() == pytest.approx(-math.log(0.9), rel=1e-5)
+    # Only voxel 2 of 2 disagrees; its label is background: A says 0.1 (wrong), B says 0.9 (right). The region's
+    # cross-entropy is divided by all labeled voxels, so one voxel weighs what it weighs in the supervised term.
+    assert loss_a.item() == pytest.approx(-math.log(0.1) / 2, rel=1e-5)
+    assert loss_b.item() == pytest.approx(-math.log(0.9) / 2, rel=1e-5)
 
 
 def test_each_subnet_term_trains_only_its_own_logits() -> None:
