@@ -54,7 +54,6 @@ def test_labels_can_be_redeclared_for_any_number_of_classes() -> None:
         ("projection_dim", "-4", "projection_dim"),
         ("pdcr_grid", "5", "pdcr_grid"),
         ("preset", "mine", "preset"),
-        ("patch_size", "[16, 16, 16]", "batch norm"),
     ],
 )
 def test_bad_overrides_are_rejected_with_a_message_naming_the_setting(key: str, value: str, message: str) -> None:
@@ -69,3 +68,8 @@ def test_the_paper_preset_is_one_setting_away_and_other_overrides_still_apply() 
     assert paper.tv_weight == 0.25
     default = load_config()
     assert default.ema_decay > 0 and default.projection_dim > 0 and default.class_balanced
+
+
+def test_a_patch_and_batch_that_leave_batch_norm_one_value_are_refused() -> None:
+    with pytest.raises(ValueError, match="batch norm"):
+        load_config({"patch_size": "[16, 16, 16]", "labeled_batch_size": "1"})
