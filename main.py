@@ -28,8 +28,8 @@ from lib.config import load_config
 from lib.datastore import ValidatedDICOMWebDatastore, ValidatedLocalDatastore, dicomweb_client, require_dcmqi
 from lib.infers import McDropoutInfer, UncertaintyContrastiveInfer, UncertaintyRegionInfer
 from lib.networks import DualSubnetSegmenter
-from lib.request_guards import RequestGuards
 from lib.scoring import MeanUncertaintyScoring
+from lib.server.guards import RequestGuards
 from lib.trainers import UncertaintyContrastiveTrain
 
 logger = logging.getLogger(__name__)

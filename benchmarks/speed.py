@@ -14,7 +14,6 @@ Weights are random: none of these timings depends on what the network has learne
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import resource
 import statistics
@@ -124,7 +123,7 @@ def _training_probe(
     labeled, unlabeled = pairs[: len(pairs) // 2], [{"image": p["image"]} for p in pairs[len(pairs) // 2 :]]
     clock = _IterationClock()
     # Without a warm-up, so that every timed iteration is a semi-supervised one.
-    config = dataclasses.replace(config, warmup_fraction=0.0)
+    config = config.model_copy(update={"warmup_fraction": 0.0})
     streams = draw_streams(config, labeled, unlabeled, iterations + 1, 0)
     train_recipe(RECIPES["default"], config, streams, iterations + 1, 0, device(), progress=clock)
     queue.put(

@@ -13,7 +13,6 @@ here, so that recipes can share what the protocol says they share:
 from __future__ import annotations
 
 import copy
-import dataclasses
 import tempfile
 import types
 from collections.abc import Callable, Sequence
@@ -70,7 +69,7 @@ RECIPES: dict[str, Recipe] = {
 
 def recipe_config(base: dict[str, str], recipe: Recipe) -> AppConfig:
     config = load_config({**base, **recipe.conf})
-    return config if recipe.semi_supervised else dataclasses.replace(config, unlabeled_batch_size=0)
+    return config if recipe.semi_supervised else config.model_copy(update={"unlabeled_batch_size": 0})
 
 
 class StepEngine(types.SimpleNamespace):

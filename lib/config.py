@@ -1,154 +1,148 @@
-"""The app's settings: defaults from ``configs/default.yaml``, overridden by MONAI Label's ``--conf key value``."""
+"""The app's settings: defaults from ``configs/default.yaml``, overridden by MONAI Label's ``--conf key value``.
+
+Each setting is declared once here, with its type and range (pydantic); its default value and meaning live in the
+YAML file. A bad or unknown setting stops the server at start with a message that names it.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .networks.dual_subnet import DOWNSAMPLING_FACTOR
 
-__all__ = ["AppConfig", "DEFAULT_CONFIG_PATH", "LR_SCHEDULES", "MIXED_PRECISION", "STUDY_SCORES", "load_config"]
+__all__ = ["AppConfig", "DEFAULT_CONFIG_PATH", "MONAI_LABEL_CONF_KEYS", "STUDY_SCORES", "load_config"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
 PRESETS_DIR = DEFAULT_CONFIG_PATH.parent / "presets"
-MIXED_PRECISION = ("auto", "bfloat16", "float16", "none")
-LR_SCHEDULES = ("cosine", "poly", "constant")
 # The per-study scores that scoring stores from one pass (lib.scoring), any of which the strategy may rank by.
 STUDY_SCORES = ("subnet_disagreement", "mean_uncertainty")
+# Keys that MONAI Label 0.8.5 itself reads from the same ``--conf`` dictionary (interfaces/app.py ``server_mode``,
+# interfaces/config.py ``auth_token``, utils/others/generic.py ``zoo_repo``/``zoo_source``/``models``, bundle tasks
+# ``preload``): they pass through; any other key that is not a setting of this app is a typo and stops the server.
+MONAI_LABEL_CONF_KEYS = frozenset({"server_mode", "preload", "auth_token", "zoo_repo", "zoo_source", "models"})
+
+Fraction = Annotated[float, Field(gt=0.0, le=1.0)]  # (0, 1]
+UnitInterval = Annotated[float, Field(ge=0.0, lt=1.0)]  # [0, 1)
+Percent = Annotated[float, Field(gt=0.0, le=100.0)]  # (0, 100]
 
 
-@dataclasses.dataclass(frozen=True)
-class AppConfig:
+def _three(values: list[Any]) -> list[Any]:
+    if len(values) != 3:
+        raise ValueError(f"must be a list of 3 numbers, got {values}")
+    return values
+
+
+def _patch(sides: list[int]) -> list[int]:
+    if any(s % DOWNSAMPLING_FACTOR for s in sides):
+        raise ValueError(f"must be three positive multiples of {DOWNSAMPLING_FACTOR}, got {sides}")
+    return sides
+
+
+class AppConfig(BaseModel):
     """Typed, validated settings; field names are the YAML keys (their meaning is documented there)."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     labels: dict[str, int]
-    spacing: list[float]
-    intensity: str
+    spacing: Annotated[list[PositiveFloat], AfterValidator(_three)]
+    intensity: Literal["ct", "mri"]
     ct_window_min: float
     ct_window_max: float
-    width: int
-    dropout: float
-    patch_size: list[int]
-    labeled_batch_size: int
-    unlabeled_batch_size: int
-    sw_batch_size: int
-    sw_overlap: float
+    width: PositiveInt
+    dropout: UnitInterval
+    patch_size: Annotated[list[PositiveInt], AfterValidator(_three), AfterValidator(_patch)]
+    labeled_batch_size: PositiveInt
+    unlabeled_batch_size: NonNegativeInt
+    sw_batch_size: PositiveInt
+    sw_overlap: UnitInterval
     preset: str
-    warmup_fraction: float
-    rampup_fraction: float
-    lr_schedule: str
-    ema_decay: float
-    strong_augmentation: bool
-    tv_threshold: float
-    tv_weight: float
-    reliable_percentile_start: float
-    reliable_percentile: float
-    confidence_floor: float
-    class_balanced: bool
-    unlabeled_weight: float
-    bidirectional_weight: float
-    contrastive_weight: float
-    contrastive_temperature: float
-    contrastive_band: float
-    projection_dim: int
-    prototype_momentum: float
-    contrastive_max_voxels: int
-    pdcr_weight: float
-    pdcr_grid: int
-    max_epochs: int
-    iterations_per_epoch: int
-    learning_rate: float
-    val_split: float
-    val_interval: int
-    num_workers: int
-    uncertainty_threshold: float
-    score_all: bool
-    next_study_score: str
-    max_voxels: int
-    dicomweb_cache_seconds: int
-    mixed_precision: str
-    cpu_threads: int
+    warmup_fraction: UnitInterval
+    rampup_fraction: Fraction
+    lr_schedule: Literal["cosine", "poly", "constant"]
+    ema_decay: UnitInterval
+    strong_augmentation: StrictBool
+    tv_threshold: Fraction
+    tv_weight: NonNegativeFloat
+    reliable_percentile_start: Percent
+    reliable_percentile: Percent
+    confidence_floor: UnitInterval
+    class_balanced: StrictBool
+    unlabeled_weight: NonNegativeFloat
+    bidirectional_weight: NonNegativeFloat
+    contrastive_weight: NonNegativeFloat
+    contrastive_temperature: PositiveFloat
+    contrastive_band: Percent
+    projection_dim: NonNegativeInt
+    prototype_momentum: UnitInterval
+    contrastive_max_voxels: PositiveInt
+    pdcr_weight: NonNegativeFloat
+    pdcr_grid: Annotated[int, Field(ge=2)]
+    max_epochs: PositiveInt
+    iterations_per_epoch: PositiveInt
+    learning_rate: PositiveFloat
+    val_split: UnitInterval
+    val_interval: PositiveInt
+    num_workers: NonNegativeInt
+    uncertainty_threshold: Fraction
+    score_all: StrictBool
+    next_study_score: Literal[STUDY_SCORES]
+    max_voxels: PositiveInt
+    dicomweb_cache_seconds: NonNegativeInt
+    mixed_precision: Literal["auto", "bfloat16", "float16", "none"]
+    cpu_threads: NonNegativeInt
 
-    def __post_init__(self) -> None:
-        values = sorted(self.labels.values())
-        if not self.labels or values != list(range(1, len(values) + 1)):
-            raise ValueError(f"labels must map names to 1..N (0 is background), got {self.labels}")
-        if "background" in self.labels:
+    @field_validator("labels")
+    @classmethod
+    def _labels_are_one_to_n(cls, labels: dict[str, int]) -> dict[str, int]:
+        values = sorted(labels.values())
+        if not labels or values != list(range(1, len(values) + 1)):
+            raise ValueError(f"labels must map names to 1..N (0 is background), got {labels}")
+        if "background" in labels:
             raise ValueError("labels must not name 'background': it is always 0")
-        if len(self.spacing) != 3 or min(self.spacing) <= 0:
-            raise ValueError(f"spacing must be three positive numbers (mm), got {self.spacing}")
-        if self.intensity not in ("ct", "mri"):
-            raise ValueError(f"intensity must be 'ct' or 'mri', got {self.intensity!r}")
+        return labels
+
+    @field_validator("preset")
+    @classmethod
+    def _preset_exists(cls, preset: str) -> str:
+        if preset != "none" and not (PRESETS_DIR / f"{preset}.yaml").is_file():
+            raise ValueError(f"preset must be 'none' or one of {available_presets()}, got {preset!r}")
+        return preset
+
+    @model_validator(mode="after")
+    def _settings_fit_together(self) -> AppConfig:
         if self.ct_window_min >= self.ct_window_max:
             raise ValueError("ct_window_min must be below ct_window_max")
-        if len(self.patch_size) != 3 or any(s <= 0 or s % DOWNSAMPLING_FACTOR for s in self.patch_size):
-            raise ValueError(
-                f"patch_size must be three positive multiples of {DOWNSAMPLING_FACTOR}, got {self.patch_size}"
-            )
         bottleneck = self.labeled_batch_size * math.prod(s // DOWNSAMPLING_FACTOR for s in self.patch_size)
         if bottleneck < 2:
             raise ValueError(
                 f"labeled_batch_size {self.labeled_batch_size} with patch_size {self.patch_size} leaves batch norm one "
                 f"value per channel at the networks' 1/{DOWNSAMPLING_FACTOR} level in supervised iterations: raise one"
             )
-        positive = ("width", "labeled_batch_size", "sw_batch_size", "contrastive_max_voxels", "max_epochs")
-        positive += ("iterations_per_epoch", "val_interval", "max_voxels")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in (
-            "unlabeled_batch_size",
-            "projection_dim",
-            "tv_weight",
-            "unlabeled_weight",
-            "bidirectional_weight",
-            "contrastive_weight",
-            "pdcr_weight",
-            "num_workers",
-            "cpu_threads",
-            "dicomweb_cache_seconds",
-        ):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
-        for name in ("tv_threshold", "uncertainty_threshold"):
-            if not 0.0 < getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        if not 0.0 <= self.sw_overlap < 1.0:
-            raise ValueError(f"sw_overlap must be in [0, 1), got {self.sw_overlap}")
-        if not 0.0 <= self.val_split < 1.0:
-            raise ValueError(f"val_split must be in [0, 1), got {self.val_split}")
-        for name in ("reliable_percentile_start", "reliable_percentile", "contrastive_band"):
-            if not 0.0 < getattr(self, name) <= 100.0:
-                raise ValueError(f"{name} must be in (0, 100], got {getattr(self, name)}")
-        if not 0.0 < self.rampup_fraction <= 1.0:
-            raise ValueError(f"rampup_fraction must be in (0, 1], got {self.rampup_fraction}")
-        if not 0.0 <= self.warmup_fraction < 1.0:
-            raise ValueError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction}")
-        for name in ("ema_decay", "prototype_momentum", "confidence_floor"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-        if self.preset != "none" and not (PRESETS_DIR / f"{self.preset}.yaml").is_file():
-            raise ValueError(f"preset must be 'none' or one of {available_presets()}, got {self.preset!r}")
-        if self.pdcr_grid < 2 or any(s % self.pdcr_grid for s in self.patch_size):
-            raise ValueError(f"pdcr_grid must be at least 2 and divide every patch_size side, got {self.pdcr_grid}")
-        if self.next_study_score not in STUDY_SCORES:
-            raise ValueError(f"next_study_score must be one of {STUDY_SCORES}, got {self.next_study_score!r}")
-        if self.mixed_precision not in MIXED_PRECISION:
-            raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
-        if self.learning_rate <= 0 or self.contrastive_temperature <= 0:
-            raise ValueError("learning_rate and contrastive_temperature must be positive")
+        if any(s % self.pdcr_grid for s in self.patch_size):
+            raise ValueError(f"pdcr_grid must divide every patch_size side, got {self.pdcr_grid} and {self.patch_size}")
+        return self
 
     @property
     def total_iterations(self) -> int:
@@ -165,64 +159,50 @@ class AppConfig:
         return len(self.labels) + 1
 
 
-def _coerce(name: str, value: Any, default: Any) -> Any:
-    """Give an override the type of its default; ints are accepted where floats are expected."""
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ValueError(f"setting {name!r} must be true or false, got {value!r}")
-        return value
-    if isinstance(default, float) and not isinstance(value, bool):
-        try:
-            return float(value)  # also "1e-3", which YAML 1.1 reads as a string
-        except (TypeError, ValueError):
-            raise ValueError(f"setting {name!r} must be a number, got {value!r}") from None
-    if isinstance(default, list):
-        if not isinstance(value, list) or len(value) != len(default):
-            raise ValueError(f"setting {name!r} must be a list of {len(default)} numbers, got {value!r}")
-        return [_coerce(name, v, d) for v, d in zip(value, default)]
-    if isinstance(default, dict):
-        if not isinstance(value, dict) or not all(isinstance(v, int) for v in value.values()):
-            raise ValueError(f"setting {name!r} must map names to integers, got {value!r}")
-        return {str(k): v for k, v in value.items()}
-    if type(value) is not type(default):
-        raise ValueError(f"setting {name!r} must be of type {type(default).__name__}, got {value!r}")
-    return value
-
-
 def available_presets() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
 
 
-def _parse(name: str, raw: Any, default: Any) -> Any:
-    return _coerce(name, yaml.safe_load(raw) if isinstance(raw, str) else raw, default)
+def _read_yaml(path: Path) -> dict[str, Any]:
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
+def _message(error: ValidationError) -> str:
+    """One line per bad setting, naming it: what an operator reads in the server log at start."""
+    lines = []
+    for e in error.errors():
+        text = e["msg"].removeprefix("Value error, ")
+        name = ".".join(str(part) for part in e["loc"])
+        lines.append(f"setting {name!r}: {text} (got {e['input']!r})" if name else text)
+    return "; ".join(lines)
 
 
 def load_config(conf: Mapping[str, str] | None = None, path: Path = DEFAULT_CONFIG_PATH) -> AppConfig:
     """Read the defaults, then a ``preset`` file's values if one is named, then the other overrides; MONAI Label
     passes ``--conf`` values as strings, parsed here as YAML.
-
-    Keys the app does not know are left alone: MONAI Label passes its own settings through the same dictionary.
     """
-    with open(path) as f:
-        defaults = yaml.safe_load(f)
-    settings = dict(defaults)
-    conf = dict(conf or {})
-    preset = _parse("preset", conf.get("preset", defaults["preset"]), defaults["preset"])
-    if preset != "none":
-        preset_path = PRESETS_DIR / f"{preset}.yaml"
-        if not preset_path.is_file():
-            raise ValueError(f"preset must be 'none' or one of {available_presets()}, got {preset!r}")
-        with open(preset_path) as f:
-            for name, value in yaml.safe_load(f).items():
-                if name not in defaults:
-                    raise ValueError(f"{preset_path} sets {name!r}, which is not a setting")
-                settings[name] = _coerce(name, value, defaults[name])
-    for name, raw in conf.items():
-        if name not in defaults:
-            continue
-        settings[name] = _parse(name, raw, defaults[name])
-        logger.info("setting %s = %r (from --conf)", name, settings[name])
-    missing = set(f.name for f in dataclasses.fields(AppConfig)) ^ set(settings)
-    if missing:
-        raise ValueError(f"{path} does not match the app's settings; differing keys: {sorted(missing)}")
-    return AppConfig(**settings)
+    settings = _read_yaml(path)
+    known = set(AppConfig.model_fields)
+    if set(settings) != known:
+        raise ValueError(f"{path} does not match the app's settings; differing keys: {sorted(set(settings) ^ known)}")
+    overrides = {name: yaml.safe_load(raw) if isinstance(raw, str) else raw for name, raw in (conf or {}).items()}
+    unknown = sorted(set(overrides) - known - MONAI_LABEL_CONF_KEYS)
+    if unknown:
+        raise ValueError(
+            f"unknown setting(s) {unknown} (from --conf); the app's settings are: {', '.join(sorted(known))}"
+        )
+    preset = overrides.get("preset", settings["preset"])
+    preset_path = PRESETS_DIR / f"{preset}.yaml"
+    if preset != "none" and preset_path.is_file():  # a preset that does not exist is refused by AppConfig
+        preset_values = _read_yaml(preset_path)
+        if set(preset_values) - known:
+            raise ValueError(f"{preset_path} sets {sorted(set(preset_values) - known)}, which are not settings")
+        settings.update(preset_values)
+    for name in sorted(set(overrides) & known):
+        settings[name] = overrides[name]
+        logger.info("setting %s = %r (from --conf)", name, overrides[name])
+    try:
+        return AppConfig(**settings)
+    except ValidationError as error:
+        raise ValueError(_message(error)) from None

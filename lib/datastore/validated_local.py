@@ -12,7 +12,8 @@ from filelock import FileLock
 from monailabel.datastore.local import DataModel, ImageLabelModel, LocalDatastore
 
 from ..atomic_write import atomic_copy
-from ..validation import InvalidInputError, check_id, check_label_file, read_volume, remove_upload
+from ..server.errors import InvalidInputError, check_id
+from ..server.volumes import check_label_file, read_volume, remove_upload
 from .atomic_index import AtomicIndex
 
 __all__ = ["ValidatedLocalDatastore"]

@@ -30,13 +30,13 @@ from ..distributed import all_reduce_sum, backend_for, rank, world_size
 from ..losses import UncertaintyContrastiveLoss
 from ..networks import DualSubnetSegmenter
 from ..runtime import autocast_dtype, configure_device
+from ..server.options import check_train_options
 from ..sliding_window import sliding_window_inferer
 from ..transforms import StrongView, preprocessing
 from .atomic_publish import replace_publisher, resume_path
 from .mean_teacher import mean_teacher
 from .schedule import LearningRateDecay, SemiSupervisedSchedule
 from .semi_supervised_iteration import SemiSupervisedIteration
-from .train_options import validate_train_options
 from .training_curves import training_curves_handler
 
 __all__ = ["UncertaintyContrastiveTrain"]
@@ -150,14 +150,14 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
         return LrScheduleHandler(torch.optim.lr_scheduler.LambdaLR(context.optimizer, decay), epoch_level=False)
 
     def __call__(self, request: dict[str, Any], datastore: Datastore) -> dict[str, Any]:
-        validate_train_options(request, allow_unknown=True)
+        check_train_options(request, allow_unknown=True)
         return super().__call__(request, datastore)
 
     def train_torchrun_rank(self, request: dict[str, Any], datastore: Datastore) -> dict[str, Any]:
         """One rank of a ``torchrun`` launch (one or several nodes): the request as MONAI Label's ``__call__``
         prepares it, then MONAI Label's per-rank ``train`` with the process group ``torchrun`` describes in the
         environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``)."""
-        validate_train_options(request, allow_unknown=True)
+        check_train_options(request, allow_unknown=True)
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         req = copy.deepcopy(self._config)
         req.update(copy.deepcopy(request))

@@ -20,7 +20,13 @@ def test_conf_strings_override_with_the_type_of_the_default() -> None:
 
 
 def test_settings_of_monai_label_itself_are_ignored() -> None:
-    assert load_config({"models": "all", "preload": "false"}) == load_config()
+    assert load_config({"models": "all", "preload": "false", "server_mode": "true"}) == load_config()
+
+
+def test_an_unknown_key_is_refused_with_the_list_of_known_settings() -> None:
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['widht'\].*settings are: .*\bwidth\b") as error:
+        load_config({"widht": "16"})
+    assert "patch_size" in str(error.value) and "labels" in str(error.value)
 
 
 def test_labels_can_be_redeclared_for_any_number_of_classes() -> None:
@@ -39,7 +45,7 @@ def test_labels_can_be_redeclared_for_any_number_of_classes() -> None:
         ("intensity", "pet", "'ct' or 'mri'"),
         ("tv_threshold", "1.5", "tv_threshold"),
         ("val_split", "1.0", "val_split"),
-        ("score_all", "1", "true or false"),
+        ("score_all", "1", "score_all.*boolean"),
         ("warmup_fraction", "1.0", "warmup_fraction"),
         ("rampup_fraction", "0", "rampup_fraction"),
         ("rampup_fraction", "1.5", "rampup_fraction"),

@@ -13,7 +13,7 @@ import pytest
 
 from lib.atomic_write import atomic_replace, atomic_write_text
 from lib.datastore import ValidatedLocalDatastore
-from lib.validation import InvalidInputError
+from lib.server.errors import InvalidInputError
 
 
 @pytest.fixture

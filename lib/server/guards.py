@@ -4,7 +4,7 @@ Inference and active learning run in the server process, through the app's ``inf
 overridden. Training and scoring run in subprocesses that MONAI Label starts before the app sees the request, so a
 bad option would only show later, as ERROR in ``GET /train/``; for them, and for the form fields that MONAI Label
 parses with a bare ``json.loads`` (a 500 on bad JSON), the app puts a checking route in front of MONAI Label's own,
-which it then calls. Both answer :class:`~lib.validation.InvalidInputError`: status code and message.
+which it then calls. Both answer :class:`~lib.server.errors.InvalidInputError`: status code and message.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from monailabel.endpoints.user.auth import RBAC, User
 from monailabel.interfaces.datastore import DefaultLabelTag
 from monailabel.utils.async_tasks.utils import tasks
 
-from .infers.infer_request import validate_infer_request
-from .trainers.train_options import validate_train_options
-from .validation import InvalidInputError, check_id
+from .errors import InvalidInputError, check_id
+from .infer_request import validate_infer_request
+from .options import ScoringOptions, check_options, check_train_options
 
 __all__ = ["RequestGuards", "guard_routes"]
 
@@ -79,20 +79,14 @@ def guard_routes(app: Any) -> APIRouter:
     def check_train(model: str, options: Any, enqueue: bool | None) -> None:
         if model not in app._trainers:
             raise InvalidInputError(404, f"unknown model {model!r}; this server trains {sorted(app._trainers)}")
-        validate_train_options(options)
+        check_train_options(options)
         # MONAI Label refuses a second run only once the first one's subprocess exists: two requests in quick
         # succession would both be queued and run one after the other.
         if not enqueue and any(task["status"] in ("SUBMITTED", "RUNNING") for task in tasks("train")):
             raise InvalidInputError(429, "a training run is already going; wait for it (GET /train/) or stop it")
 
     def check_scoring_options(options: Any) -> None:
-        if not isinstance(options, dict):
-            raise InvalidInputError(422, f"scoring options must be a JSON object, got {options!r}")
-        unknown = sorted(set(options) - {"score_all", "device"})
-        if unknown:
-            raise InvalidInputError(422, f"unknown scoring options {unknown}; known: ['device', 'score_all']")
-        if not isinstance(options.get("score_all", False), bool):
-            raise InvalidInputError(422, f"scoring option 'score_all' must be true or false, got {options!r}")
+        check_options(ScoringOptions, options, "scoring")
 
     @router.post("/train/{model}", include_in_schema=False)
     async def train(
@@ -110,7 +104,7 @@ def guard_routes(app: Any) -> APIRouter:
     @router.post("/train/", include_in_schema=False)
     async def train_all(params: dict | None = None, run_sync: bool | None = False, user: User = ADMIN) -> Any:
         params = params or {}
-        validate_train_options({k: v for k, v in params.items() if k not in app._trainers})  # apply to every model
+        check_train_options({k: v for k, v in params.items() if k not in app._trainers})  # apply to every model
         for model in app._trainers:
             check_train(model, params.get(model), enqueue=False)
         return train_api.run(params, run_sync)

@@ -1,4 +1,4 @@
-"""Checks of what a client sends, made before anything is stored or run, so that bad input changes nothing.
+"""Checks of the volumes a client uploads, made before anything is stored, so that bad input changes nothing.
 
 Stock MONAI Label 0.8.5 stores any upload (truncated gzip, text, 2D, 4D, misaligned or out-of-range labels) as a
 ``final`` label, and accepts ids such as ``../x`` that write outside the datastore; the failure then shows up later,
@@ -16,12 +16,10 @@ from collections.abc import Iterable
 
 import nibabel as nib
 import numpy as np
-from fastapi import HTTPException
-from monailabel.interfaces.exception import MONAILabelError, MONAILabelException
+
+from .errors import InvalidInputError
 
 __all__ = [
-    "InvalidInputError",
-    "check_id",
     "check_label",
     "check_label_file",
     "check_size",
@@ -34,29 +32,6 @@ logger = logging.getLogger(__name__)
 
 # Voxel-to-world matrices closer than this (mm) describe the same grid: labels written by viewers round the affine.
 AFFINE_TOLERANCE = 1e-3
-MAX_ID_LENGTH = 255
-
-
-class InvalidInputError(MONAILabelException, HTTPException):
-    """A request the server refuses. A ``MONAILabelException`` (``INVALID_INPUT``) for Python callers of the app, and
-    an ``HTTPException`` because MONAI Label 0.8.5 has no handler for its own exceptions: they would reach the client
-    as a bare 500."""
-
-    def __init__(self, status_code: int, msg: str) -> None:
-        HTTPException.__init__(self, status_code=status_code, detail=msg)
-        MONAILabelException.__init__(self, MONAILabelError.INVALID_INPUT, msg)
-
-
-def check_id(value: object, what: str) -> str:
-    """An image id, label tag or run name names a file or folder inside the datastore or the model folder: it must
-    not be able to point anywhere else (``../x``, ``/etc/passwd``, ``a/b``)."""
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(400, f"{what} must be a non-empty string, got {value!r}")
-    if len(value) > MAX_ID_LENGTH:
-        raise InvalidInputError(400, f"{what} is longer than {MAX_ID_LENGTH} characters")
-    if os.path.isabs(value) or "/" in value or "\\" in value or ".." in value or "\x00" in value:
-        raise InvalidInputError(400, f"{what} {value!r} must be a plain name: no '/', '\\', '..' or absolute path")
-    return value
 
 
 def volume_header(path: str, what: str) -> nib.Nifti1Image:
