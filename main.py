@@ -27,6 +27,7 @@ from lib.activelearning import MostUncertain
 from lib.config import load_config
 from lib.datastore import ValidatedDICOMWebDatastore, ValidatedLocalDatastore, dicomweb_client, require_dcmqi
 from lib.infers import McDropoutInfer, UncertaintyContrastiveInfer, UncertaintyRegionInfer
+from lib.monailabel_compat import check_version
 from lib.networks import DualSubnetSegmenter
 from lib.scoring import MeanUncertaintyScoring
 from lib.server.guards import RequestGuards
@@ -44,6 +45,7 @@ class UncertaintyContrastiveApp(RequestGuards, MONAILabelApp):
     """
 
     def __init__(self, app_dir: str, studies: str, conf: dict[str, Any]) -> None:
+        check_version()
         self.app_config = load_config(conf)
         self.model_dir = os.path.join(app_dir, "model")
         # Inference uses the last file that exists: a pretrained model a user drops in, or what training publishes.

@@ -22,9 +22,9 @@ from monailabel.datastore.utils.convert import binary_to_image, dicom_seg_to_itk
 from monailabel.datastore.utils.dicom import dicom_web_download_series
 from monailabel.interfaces.datastore import DefaultLabelTag
 
+from ..monailabel_compat import AtomicIndex
 from ..server.errors import InvalidInputError, check_id
 from ..server.volumes import check_label_file, remove_upload, volume_header
-from .atomic_index import AtomicIndex
 
 __all__ = ["ValidatedDICOMWebDatastore", "dicomweb_client", "require_dcmqi", "resample_label_to_image"]
 

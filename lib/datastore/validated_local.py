@@ -12,9 +12,9 @@ from filelock import FileLock
 from monailabel.datastore.local import DataModel, ImageLabelModel, LocalDatastore
 
 from ..atomic_write import atomic_copy
+from ..monailabel_compat import AtomicIndex
 from ..server.errors import InvalidInputError, check_id
 from ..server.volumes import check_label_file, read_volume, remove_upload
-from .atomic_index import AtomicIndex
 
 __all__ = ["ValidatedLocalDatastore"]
 

@@ -15,6 +15,7 @@ from monailabel.interfaces.tasks.scoring import ScoringMethod
 from ..config import STUDY_SCORES
 from ..distributed import all_gather_objects, rank, shard, world_size
 from ..infers import WITH_SUBNETS, NoTrainedModelError, UncertaintyContrastiveInfer
+from ..monailabel_compat import update_image_infos
 
 __all__ = [
     "DISAGREEMENT_KEY",
@@ -42,16 +43,13 @@ def model_timestamp(infer_task: UncertaintyContrastiveInfer) -> float | None:
 
 
 def store_image_infos(datastore: Datastore, infos: dict[str, dict[str, Any]]) -> None:
-    """Update the info of many images at once. MONAI Label's ``LocalDatastore.update_image_info`` rewrites the whole
-    datastore JSON per call (O(N) each, O(N^2) for a pool); here it is written once, under the datastore's lock.
-    Other datastores get their own per-image update."""
-    if not isinstance(datastore, LocalDatastore):
-        for image_id, info in infos.items():
-            datastore.update_image_info(image_id, info)
+    """Update the info of many images at once: a local datastore's index is written once; other datastores get
+    their own per-image update."""
+    if isinstance(datastore, LocalDatastore):
+        update_image_infos(datastore, infos)
         return
     for image_id, info in infos.items():
-        datastore._datastore.objects[image_id].image.info.update(info)
-    datastore._update_datastore_file()
+        datastore.update_image_info(image_id, info)
 
 
 class MeanUncertaintyScoring(ScoringMethod):

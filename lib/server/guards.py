@@ -23,6 +23,7 @@ from monailabel.endpoints.user.auth import RBAC, User
 from monailabel.interfaces.datastore import DefaultLabelTag
 from monailabel.utils.async_tasks.utils import tasks
 
+from ..monailabel_compat import put_routes_first, scoring_methods, trainers
 from .errors import InvalidInputError, check_id
 from .infer_request import validate_infer_request
 from .options import ScoringOptions, check_options, check_train_options
@@ -62,12 +63,8 @@ class RequestGuards:
 
     def on_init_complete(self) -> None:
         """Called once, in the server process only (training and scoring subprocesses build the app too)."""
-        from monailabel.app import app as server  # the FastAPI app; importing it elsewhere would start one
-
-        router = guard_routes(self)
-        # Routes are matched in order: these come before MONAI Label's for the same path and method.
-        server.router.routes[:0] = router.routes
-        logger.info("Request guards in front of: %s", ", ".join(sorted({r.path for r in router.routes})))
+        paths = put_routes_first(guard_routes(self))
+        logger.info("Request guards in front of: %s", ", ".join(paths))
         super().on_init_complete()
 
 
@@ -77,8 +74,8 @@ def guard_routes(app: Any) -> APIRouter:
     router = APIRouter(prefix=settings.MONAI_LABEL_API_STR)
 
     def check_train(model: str, options: Any, enqueue: bool | None) -> None:
-        if model not in app._trainers:
-            raise InvalidInputError(404, f"unknown model {model!r}; this server trains {sorted(app._trainers)}")
+        if model not in trainers(app):
+            raise InvalidInputError(404, f"unknown model {model!r}; this server trains {sorted(trainers(app))}")
         check_train_options(options)
         # MONAI Label refuses a second run only once the first one's subprocess exists: two requests in quick
         # succession would both be queued and run one after the other.
@@ -104,16 +101,16 @@ def guard_routes(app: Any) -> APIRouter:
     @router.post("/train/", include_in_schema=False)
     async def train_all(params: dict | None = None, run_sync: bool | None = False, user: User = ADMIN) -> Any:
         params = params or {}
-        check_train_options({k: v for k, v in params.items() if k not in app._trainers})  # apply to every model
-        for model in app._trainers:
+        check_train_options({k: v for k, v in params.items() if k not in trainers(app)})  # apply to every model
+        for model in trainers(app):
             check_train(model, params.get(model), enqueue=False)
         return train_api.run(params, run_sync)
 
     @router.post("/scoring/{method}", include_in_schema=False)
     async def scoring(method: str, params: dict | None = None, run_sync: bool | None = False, user: User = ADMIN):
-        if method not in app._scoring_methods:
+        if method not in scoring_methods(app):
             raise InvalidInputError(
-                404, f"unknown scoring method {method!r}; this server has {sorted(app._scoring_methods)}"
+                404, f"unknown scoring method {method!r}; this server has {sorted(scoring_methods(app))}"
             )
         check_scoring_options(params or {})
         return scoring_api.run_method(method, params, run_sync)
@@ -121,8 +118,8 @@ def guard_routes(app: Any) -> APIRouter:
     @router.post("/scoring/", include_in_schema=False)
     async def scoring_all(params: dict | None = None, run_sync: bool | None = False, user: User = ADMIN) -> Any:
         params = params or {}
-        check_scoring_options({k: v for k, v in params.items() if k not in app._scoring_methods})
-        for method in app._scoring_methods:
+        check_scoring_options({k: v for k, v in params.items() if k not in scoring_methods(app)})
+        for method in scoring_methods(app):
             check_scoring_options(params.get(method, {}))
         return scoring_api.run(params, run_sync)
 

@@ -12,11 +12,13 @@ import filecmp
 import json
 import logging
 import os
+from typing import Any
 
 from monai.engines.workflow import Engine, Events
 from monailabel.tasks.train.handler import PublishStatsAndModel, prepare_stats
 
 from ..atomic_write import atomic_copy, atomic_write_text
+from ..monailabel_compat import publisher_arguments, replace_handler
 
 __all__ = ["AtomicPublishStatsAndModel", "replace_publisher", "resume_path"]
 
@@ -26,41 +28,32 @@ logger = logging.getLogger(__name__)
 class AtomicPublishStatsAndModel(PublishStatsAndModel):
     """Same stats and the same publishing rule (the best checkpoint, when it differs), each written atomically."""
 
+    def __init__(self, stats_path: str | None, publish_path: str | None, key_metric_filename: str, *args: Any) -> None:
+        super().__init__(stats_path, publish_path, key_metric_filename, *args)
+        self.stats_path, self.publish_path, self.key_metric_filename = stats_path, publish_path, key_metric_filename
+
     @classmethod
     def like(cls, publisher: PublishStatsAndModel) -> AtomicPublishStatsAndModel:
-        p = publisher
-        return cls(
-            p._stats_path,
-            p._publish_path,
-            p._key_metric_filename,
-            p.start_ts,
-            p.run_id,
-            p.output_dir,
-            p.trainer,
-            p.evaluator,
-        )
+        return cls(*publisher_arguments(publisher))
 
     def iteration_completed(self) -> dict:
         stats = prepare_stats(self.start_ts, self.trainer, self.evaluator)
         text = json.dumps(stats, indent=2)
         atomic_write_text(os.path.join(self.output_dir, f"stats_{self.run_id}.json"), text)
-        if self._stats_path:
-            atomic_write_text(self._stats_path, text)
-        best = os.path.join(self.output_dir, self._key_metric_filename)
-        if self._publish_path and os.path.exists(best):
-            if not os.path.exists(self._publish_path) or not filecmp.cmp(self._publish_path, best, shallow=False):
-                atomic_copy(best, self._publish_path)
-                logger.info("New Model published: %s => %s", best, self._publish_path)
+        if self.stats_path:
+            atomic_write_text(self.stats_path, text)
+        best = os.path.join(self.output_dir, self.key_metric_filename)
+        if self.publish_path and os.path.exists(best):
+            if not os.path.exists(self.publish_path) or not filecmp.cmp(self.publish_path, best, shallow=False):
+                atomic_copy(best, self.publish_path)
+                logger.info("New Model published: %s => %s", best, self.publish_path)
         return stats
 
 
 def replace_publisher(engine: Engine) -> None:
     """Swap the ``PublishStatsAndModel`` that MONAI Label's ``finalize`` attached to ``engine`` for the atomic one
     (``finalize`` builds it inline, so there is no factory to override)."""
-    for handler, *_ in list(engine._event_handlers[Events.EPOCH_COMPLETED]):
-        if type(handler) is PublishStatsAndModel:
-            engine.remove_event_handler(handler, Events.EPOCH_COMPLETED)
-            engine.add_event_handler(Events.EPOCH_COMPLETED, AtomicPublishStatsAndModel.like(handler))
+    replace_handler(engine, Events.EPOCH_COMPLETED, PublishStatsAndModel, AtomicPublishStatsAndModel.like)
 
 
 def resume_path(checkpoint: str, published: str | None, pretrained: str | None) -> str | None:

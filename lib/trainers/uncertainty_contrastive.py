@@ -9,9 +9,8 @@ from datetime import datetime
 from typing import Any
 
 import torch
-from ignite.engine import Engine
 from monai.data import CacheDataset, DataLoader, Dataset, DistributedSampler
-from monai.handlers import CheckpointSaver, LrScheduleHandler, ValidationHandler
+from monai.handlers import LrScheduleHandler, ValidationHandler
 from monai.inferers import Inferer
 from monai.transforms import (
     AsDiscreted,
@@ -28,6 +27,7 @@ from torch.utils.data import RandomSampler
 from ..config import AppConfig
 from ..distributed import all_reduce_sum, backend_for, rank, world_size
 from ..losses import UncertaintyContrastiveLoss
+from ..monailabel_compat import checkpoint_savers, save_checkpoints_atomically
 from ..networks import DualSubnetSegmenter
 from ..runtime import autocast_dtype, configure_device
 from ..server.options import check_train_options
@@ -283,8 +283,8 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
             return  # only rank 0 saves and publishes (MONAI Label attaches its publisher there alone)
         for engine in (context.trainer, context.evaluator):
             if engine is not None:
-                for saver in _checkpoint_savers(engine):
-                    _make_atomic(saver)
+                for saver in checkpoint_savers(engine):
+                    save_checkpoints_atomically(saver)
                     if context.teacher is not None:
                         # Without a validation split, MONAI Label publishes the trainer's checkpoint: the teacher's.
                         saver.save_dict[self._model_dict_key] = context.teacher.module
@@ -300,23 +300,3 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
 
     def val_inferer(self, context: Context) -> Inferer:
         return sliding_window_inferer(self.app_config)
-
-
-def _checkpoint_savers(engine: Engine) -> list[CheckpointSaver]:
-    """MONAI's ``CheckpointSaver`` handlers attached to ``engine`` (MONAI Label creates them inside ``train``)."""
-    savers = []
-    for handlers in engine._event_handlers.values():
-        for handler, _, _ in handlers:
-            saver = getattr(handler, "__self__", None)
-            if isinstance(saver, CheckpointSaver) and saver not in savers:
-                savers.append(saver)
-    return savers
-
-
-def _make_atomic(saver: CheckpointSaver) -> None:
-    """Switch to ignite's write-and-rename saving (MONAI turns it off for file permissions that ignite now sets
-    itself): a crash while saving leaves the previous checkpoint, not half a file that the next fine-tuning run
-    would fail to load."""
-    for checkpoint in (saver._final_checkpoint, saver._key_metric_checkpoint, saver._interval_checkpoint):
-        if checkpoint is not None:
-            checkpoint.save_handler._atomic = True
