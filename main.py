@@ -24,7 +24,7 @@ from monailabel.tasks.activelearning.random import Random
 from monailabel.tasks.scoring.epistemic_v2 import EpistemicScoring
 
 from lib.activelearning import MostUncertain
-from lib.config import load_config
+from lib.config import MODEL_NAME, load_config
 from lib.datastore import ValidatedDICOMWebDatastore, ValidatedLocalDatastore, dicomweb_client, require_dcmqi
 from lib.infers import McDropoutInfer, UncertaintyContrastiveInfer, UncertaintyRegionInfer
 from lib.monailabel_compat import check_version
@@ -34,8 +34,6 @@ from lib.server.guards import RequestGuards
 from lib.trainers import UncertaintyContrastiveTrain
 
 logger = logging.getLogger(__name__)
-
-MODEL_NAME = "uncertainty_contrastive"
 
 
 class UncertaintyContrastiveApp(RequestGuards, MONAILabelApp):

@@ -27,8 +27,6 @@ def _module_names() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     # Only the benchmark asked for is imported: the others may need what this machine lacks (a server, a browser).
     if argv and argv[0] in _module_names():
         module = importlib.import_module(f"benchmarks.{argv[0]}")

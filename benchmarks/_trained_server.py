@@ -3,22 +3,15 @@ benchmarks measure against (they measure the server, not the model)."""
 
 from __future__ import annotations
 
-import importlib
 import shutil
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from monailabel.client import MONAILabelClient
 
-from tests.helpers import demo_generator
-from tests.server_process import TINY_CONF, ServerProcess, copy_app
-
-from .common import ROOT
-
-sys.path.insert(0, str(ROOT / "sample-apps" / "active_learning_client"))
-rest = importlib.import_module("rest")
+from lib.tools import demo_data, rest
+from lib.tools.server_process import TINY_CONF, ServerProcess, copy_app
 
 __all__ = ["CONF", "MODEL", "rest", "trained_server"]
 
@@ -33,7 +26,7 @@ def trained_server(work: Path) -> Iterator[ServerProcess]:
     shutil.rmtree(work, ignore_errors=True)
     app_dir = copy_app(work / "app")
     studies = work / "data"
-    demo_generator().generate(studies, num=6, labeled=0, seed=11, shape=(32, 32, 24))
+    demo_data.generate(studies, num=6, labeled=0, seed=11, shape=(32, 32, 24))
     server = ServerProcess(app_dir, studies, CONF, log=work / "server.log").start()
     try:
         client = MONAILabelClient(server.url, tmpdir=str(work / "client"))

@@ -15,10 +15,8 @@ recorded for the loops of the app's scorer.
 
 from __future__ import annotations
 
-import importlib
 import json
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,14 +31,12 @@ from tqdm import tqdm
 
 from lib.config import load_config
 from lib.networks import DualSubnetSegmenter
-from tests.server_process import ServerProcess, copy_app
+from lib.tools import rest
+from lib.tools.server_process import ServerProcess, copy_app
 
-from .common import CPU_CONF, ROOT, benchmark_parser, device, items, prepare, write_json
+from .common import CPU_CONF, benchmark_parser, device, items, prepare, write_json
 from .evaluation import evaluate
 from .plots import learning_curve_plot
-
-sys.path.insert(0, str(ROOT / "sample-apps" / "active_learning_client"))
-rest = importlib.import_module("rest")
 
 DESCRIPTION = "active-learning loop over REST: uncertainty vs random vs MONAI Label's epistemic, Dice per label count"
 

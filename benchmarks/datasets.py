@@ -23,7 +23,7 @@ import torch
 from monai.transforms import Compose, Rand3DElasticd, RandAffined, RandBiasField
 from scipy.ndimage import zoom
 
-from tests.helpers import demo_generator
+from lib.tools import demo_data
 
 __all__ = ["DATASETS", "StudySet", "make_mni", "make_synthetic"]
 
@@ -42,7 +42,7 @@ class StudySet:
 
 
 def make_synthetic(out: Path, num: int, seed: int) -> list[str]:
-    return demo_generator().generate(out, num=num, labeled=0, seed=seed, shape=(48, 48, 32))
+    return demo_data.generate(out, num=num, labeled=0, seed=seed, shape=(48, 48, 32))
 
 
 def _mni_template() -> dict[str, np.ndarray]:
@@ -104,7 +104,7 @@ def make_mni(out: Path, num: int, seed: int) -> list[str]:
         image = np.clip(image * 1000.0, 0, 32767).astype(np.int16)
         return image, label, np.diag([MNI_SPACING * rng.choice([-1.0, 1.0]), MNI_SPACING, MNI_SPACING, 1.0])
 
-    return demo_generator().write_studies(out, num, 0, seed, make, prefix="subject")
+    return demo_data.write_studies(out, num, 0, seed, make, prefix="subject")
 
 
 DATASETS: dict[str, StudySet] = {

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from lib.config import load_config
 from lib.networks import DualSubnetSegmenter
-from tests.helpers import save_state_dict
+from lib.tools.weights import save_state_dict
 
 from .active_learning import CONF, FULL, MODEL, QUICK, _load_model
 from .common import ROOT, benchmark_parser, device, items, prepare, write_json

@@ -28,9 +28,10 @@ from tqdm import tqdm
 
 from lib.config import load_config
 from lib.networks import DualSubnetSegmenter
+from lib.tools import demo_data
+from lib.tools.server_process import ServerProcess, copy_app
+from lib.tools.weights import save_state_dict
 from main import UncertaintyContrastiveApp
-from tests.helpers import demo_generator, save_state_dict
-from tests.server_process import ServerProcess, copy_app
 
 from .common import benchmark_parser, device, items, prepare, write_json
 from .training import RECIPES, draw_streams, train_recipe
@@ -157,7 +158,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp, tqdm(total=3, desc="speed", unit="part") as bar:
         root = Path(tmp)
         studies = root / "studies"
-        ids = demo_generator().generate(studies, num=plan["volumes"], labeled=0, seed=0, shape=plan["shape"])
+        ids = demo_data.generate(studies, num=plan["volumes"], labeled=0, seed=0, shape=plan["shape"])
         app_dir = _app_with_model(root, studies)
         bar.set_postfix_str("scoring")
         scoring = measure_scoring(app_dir, studies)

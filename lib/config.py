@@ -30,12 +30,14 @@ from pydantic import (
 
 from .networks.dual_subnet import DOWNSAMPLING_FACTOR
 
-__all__ = ["AppConfig", "DEFAULT_CONFIG_PATH", "MONAI_LABEL_CONF_KEYS", "STUDY_SCORES", "load_config"]
+__all__ = ["AppConfig", "DEFAULT_CONFIG_PATH", "MODEL_NAME", "MONAI_LABEL_CONF_KEYS", "STUDY_SCORES", "load_config"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
 PRESETS_DIR = DEFAULT_CONFIG_PATH.parent / "presets"
+# The one model this app registers: its infer and train task, and the file training publishes.
+MODEL_NAME = "uncertainty_contrastive"
 # The per-study scores that scoring stores from one pass (lib.scoring), any of which the strategy may rank by.
 STUDY_SCORES = ("subnet_disagreement", "mean_uncertainty")
 # Keys that MONAI Label 0.8.5 itself reads from the same ``--conf`` dictionary (interfaces/app.py ``server_mode``,

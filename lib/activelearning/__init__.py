@@ -1,3 +1,3 @@
-from .uncertainty import MostUncertain
+from .most_uncertain import MostUncertain
 
 __all__ = ["MostUncertain"]

@@ -1,13 +1,13 @@
-from .decoder import VNetDecoder
 from .dual_subnet import DualSubnetSegmenter, StackedSubnetSoftmax, SubnetOutput, averaged_softmax
-from .resnet_encoder import ResNetEncoder
-from .subnet import EncoderDecoder
+from .encoder_decoder import EncoderDecoder
+from .resnet34_encoder import ResNet34Encoder
+from .vnet_decoder import VNetDecoder
 from .vnet_encoder import VNetEncoder
 
 __all__ = [
     "DualSubnetSegmenter",
     "EncoderDecoder",
-    "ResNetEncoder",
+    "ResNet34Encoder",
     "StackedSubnetSoftmax",
     "SubnetOutput",
     "VNetDecoder",

@@ -7,8 +7,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .resnet_encoder import ResNetEncoder
-from .subnet import EncoderDecoder, SubnetOutput
+from .encoder_decoder import EncoderDecoder, SubnetOutput
+from .resnet34_encoder import ResNet34Encoder
 from .vnet_encoder import VNetEncoder
 
 __all__ = ["DualSubnetSegmenter", "StackedSubnetSoftmax", "SubnetOutput", "DOWNSAMPLING_FACTOR", "averaged_softmax"]
@@ -49,7 +49,7 @@ class DualSubnetSegmenter(nn.Module):
         self.num_classes = num_classes
         self.vnet = EncoderDecoder(VNetEncoder(in_channels, width, norm, dropout), num_classes, norm, projection_dim)
         self.resnet = EncoderDecoder(
-            ResNetEncoder(in_channels, width, norm, dropout), num_classes, norm, projection_dim
+            ResNet34Encoder(in_channels, width, norm, dropout), num_classes, norm, projection_dim
         )
 
     @classmethod

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
-from datetime import datetime
 from typing import Any
 
 import torch
@@ -25,16 +23,17 @@ from monailabel.tasks.train.basic_train import BasicTrainTask, Context
 from torch.utils.data import RandomSampler
 
 from ..config import AppConfig
-from ..distributed import all_reduce_sum, backend_for, rank, world_size
+from ..distributed import all_reduce_sum, rank, world_size
 from ..losses import UncertaintyContrastiveLoss
 from ..monailabel_compat import checkpoint_savers, save_checkpoints_atomically
 from ..networks import DualSubnetSegmenter
-from ..runtime import autocast_dtype, configure_device
+from ..runtime import autocast_dtype
 from ..server.options import check_train_options
 from ..sliding_window import sliding_window_inferer
 from ..transforms import StrongView, preprocessing
 from .atomic_publish import replace_publisher, resume_path
 from .mean_teacher import mean_teacher
+from .multi_process import MultiProcessTraining
 from .schedule import LearningRateDecay, SemiSupervisedSchedule
 from .semi_supervised_iteration import SemiSupervisedIteration
 from .training_curves import training_curves_handler
@@ -44,7 +43,7 @@ __all__ = ["UncertaintyContrastiveTrain"]
 logger = logging.getLogger(__name__)
 
 
-class UncertaintyContrastiveTrain(BasicTrainTask):
+class UncertaintyContrastiveTrain(MultiProcessTraining, BasicTrainTask):
     """MONAI Label's ignite-based train task with the semi-supervised iteration of Jarimijafarbigloo et al. (MIDL
     2024): stats, checkpoints, validation Dice, early stopping and publishing behave as in every MONAI Label app.
 
@@ -90,42 +89,10 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
     def total_iterations(self, context: Context) -> int:
         return int(context.max_epochs) * self.app_config.iterations_per_epoch
 
-    def _device(self, context: Context) -> torch.device:
-        """MONAI Label's device choice, except under torch.distributed: the GPU of this process's *local* rank
-        (``request["local_rank"]`` under torchrun, where the global rank that MONAI Label calls ``local_rank`` goes
-        past a node's GPUs), or the CPU when there is none (Gloo ranks)."""
-        if not context.multi_gpu:
-            device = super()._device(context)
-        elif torch.cuda.is_available():
-            device = torch.device("cuda", int(context.request.get("local_rank", context.local_rank)))
-            torch.cuda.set_device(device)
-        else:
-            device = torch.device("cpu")
-        local_world_size = int(os.environ.get("LOCAL_WORLD_SIZE", context.world_size)) if context.multi_gpu else 1
-        configure_device(device, self.app_config.cpu_threads, local_world_size)
-        logger.info("%d - Using device %s", context.local_rank, device)
-        return device
-
     def _create_network_and_optimizer(self, context: Context) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
         network, optimizer = self._create_students(context)
         context.teacher = mean_teacher(getattr(network, "module", network), self.app_config.ema_decay)
         return network, optimizer
-
-    def _create_students(self, context: Context) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
-        """Both subnets in one ``DistributedDataParallel`` (they are one module), with batch norm synchronised
-        across GPUs; MONAI Label's own wrapper passes ``device_ids=[None]`` on CPU, which DDP refuses."""
-        if not context.multi_gpu:
-            return super()._create_network_and_optimizer(context)
-        network = self.network(context).to(context.device)
-        if context.device.type == "cuda":
-            network = torch.nn.SyncBatchNorm.convert_sync_batchnorm(network)
-        context.network = network
-        optimizer = self.optimizer(context)
-        device_ids = [context.device.index] if context.device.type == "cuda" else None
-        ddp = torch.nn.parallel.DistributedDataParallel(
-            network, device_ids=device_ids, find_unused_parameters=self._find_unused_parameters
-        )
-        return ddp, optimizer
 
     def optimizer(self, context: Context) -> torch.optim.Optimizer:
         return torch.optim.AdamW(context.network.parameters(), lr=float(context.request["learning_rate"]))
@@ -152,28 +119,6 @@ class UncertaintyContrastiveTrain(BasicTrainTask):
     def __call__(self, request: dict[str, Any], datastore: Datastore) -> dict[str, Any]:
         check_train_options(request, allow_unknown=True)
         return super().__call__(request, datastore)
-
-    def train_torchrun_rank(self, request: dict[str, Any], datastore: Datastore) -> dict[str, Any]:
-        """One rank of a ``torchrun`` launch (one or several nodes): the request as MONAI Label's ``__call__``
-        prepares it, then MONAI Label's per-rank ``train`` with the process group ``torchrun`` describes in the
-        environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``)."""
-        check_train_options(request, allow_unknown=True)
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        req = copy.deepcopy(self._config)
-        req.update(copy.deepcopy(request))
-        req.update(
-            run_id=datetime.now().strftime("%Y%m%d_%H%M%S"),
-            device=device.type,
-            multi_gpu=True,
-            distributed_backend=backend_for(device),
-            distributed_url="env://",
-            local_rank=int(os.environ["LOCAL_RANK"]),
-        )
-        datalist = self.pre_process(req, datastore)
-        try:
-            return self.train(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), req, datalist)
-        finally:
-            self.cleanup(req)
 
     def pre_process(self, request: dict[str, Any], datastore: Datastore) -> list[dict[str, str]]:
         """Labeled pairs as MONAI Label returns them, plus every unlabeled study (kept in the request, which every

@@ -13,15 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 import tempfile
 from pathlib import Path
 
 from monailabel.client import MONAILabelClient
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rest import run_scoring, train  # noqa: E402
+from lib.tools.rest import run_scoring, train
 
 logger = logging.getLogger(__name__)
 MODEL = "uncertainty_contrastive"

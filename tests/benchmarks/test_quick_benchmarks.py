@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT
+from lib.tools.server_process import ROOT
 
 
 def _run(name: str, out: Path, data: Path) -> dict:

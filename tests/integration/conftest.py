@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import demo_generator
-from tests.server_process import TINY_CONF, ServerProcess, copy_app
+from lib.tools import demo_data
+from lib.tools.server_process import TINY_CONF, ServerProcess, copy_app
 
 # Larger val_interval than the tests' two epochs: the trainer must still validate after the last epoch and publish.
 SERVER_CONF = {**TINY_CONF, "val_interval": "5"}
@@ -27,7 +27,7 @@ def start_demo_server(root: Path, conf: dict[str, str]) -> ServerProcess:
     """A copy of the app under ``root`` serving six unlabeled 32x32x24 demo studies (their ground truth in
     ``root/data_groundtruth``); a server that does not come up fails the test with its log's tail."""
     studies = root / "data"
-    demo_generator().generate(studies, num=6, labeled=0, seed=11, shape=(32, 32, 24))
+    demo_data.generate(studies, num=6, labeled=0, seed=11, shape=(32, 32, 24))
     process = ServerProcess(copy_app(root / "app"), studies, conf, log=root / "server.log")
     try:
         return process.start()

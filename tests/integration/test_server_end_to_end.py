@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 
 import nibabel as nib
@@ -13,13 +11,10 @@ import requests
 from monailabel.client import MONAILabelClient
 from monailabel.client.client import MONAILabelClientException
 
-from tests.helpers import ROOT
+from lib.tools import rest
 
 MODEL = "uncertainty_contrastive"
 LABELED = ("study_000", "study_001", "study_002")  # two to train on, one held out for validation
-
-sys.path.insert(0, str(ROOT / "sample-apps" / "active_learning_client"))
-rest = importlib.import_module("rest")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.helpers import ROOT, demo_generator
+from lib.tools import demo_data
+from lib.tools.server_process import ROOT
 
 TINY = ["--conf", "width", "2", "--conf", "patch_size", "[16,16,16]"]
 
@@ -35,7 +36,7 @@ def _scores(studies: Path) -> dict[str, float]:
 @pytest.fixture
 def studies(tmp_path: Path) -> Path:
     root = tmp_path / "data"
-    demo_generator().generate(root, num=5, labeled=2, seed=0, shape=(24, 24, 16))
+    demo_data.generate(root, num=5, labeled=2, seed=0, shape=(24, 24, 16))
     return root
 
 

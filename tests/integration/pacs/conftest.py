@@ -3,29 +3,25 @@ CT series, and a real ``monailabel start_server --studies <its DICOMweb URL>``: 
 
 from __future__ import annotations
 
-import importlib
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from monailabel.client import MONAILabelClient
 
-from tests.helpers import ROOT, demo_generator, dicom_converter, pacs_launcher
+from lib.tools import demo_data, nifti_to_dicom, orthanc, rest
+from lib.tools.server_process import ServerProcess, copy_app
+from tests.conftest import require_program
 from tests.integration.conftest import SERVER_CONF
-from tests.server_process import ServerProcess, copy_app
 
 MODEL = "uncertainty_contrastive"
 STUDIES = ("study_000", "study_001", "study_002", "study_003", "study_004")
 LABELED = ("study_000", "study_001")
 
-sys.path.insert(0, str(ROOT / "sample-apps" / "active_learning_client"))
-rest = importlib.import_module("rest")
-
 
 @dataclass
 class PacsSetup:
-    pacs: object  # sample-apps/pacs/orthanc.py's OrthancServer
+    pacs: orthanc.OrthancServer
     server: ServerProcess
     niftis: Path  # the studies as generated, before they became DICOM
     labels: Path  # their ground truth on the series' grids, as an annotator would draw it in a viewer
@@ -46,10 +42,11 @@ class PacsSetup:
 
 @pytest.fixture(scope="session")
 def pacs_setup(tmp_path_factory: pytest.TempPathFactory):
+    require_program(orthanc.ORTHANC, "orthanc")
     root = tmp_path_factory.mktemp("pacs")
     niftis = root / "data"
-    demo_generator().generate(niftis, num=len(STUDIES), labeled=0, seed=5, shape=(32, 32, 24))
-    pacs = pacs_launcher().OrthancServer()
+    demo_data.generate(niftis, num=len(STUDIES), labeled=0, seed=5, shape=(32, 32, 24))
+    pacs = orthanc.OrthancServer()
     try:
         pacs.start()
     except (FileNotFoundError, RuntimeError) as error:
@@ -57,7 +54,7 @@ def pacs_setup(tmp_path_factory: pytest.TempPathFactory):
     server = None
     try:
         # As `nifti_to_dicom.py --upload --labels` does: the series in the PACS, ground truth on their grids.
-        converter = dicom_converter()
+        converter = nifti_to_dicom
         uids = {
             name: converter.convert_volume(
                 niftis / f"{name}.nii.gz", root / "dicom", upload=pacs.dicomweb_url, labels=root / "data_groundtruth"

@@ -19,8 +19,8 @@ from monailabel.datastore.utils.convert import dicom_seg_to_itk_image
 from monailabel.datastore.utils.dicom import dicom_web_download_series
 
 from lib.datastore import ValidatedDICOMWebDatastore, dicomweb_client
+from lib.tools.server_process import listening_addresses
 from tests.integration.pacs.conftest import LABELED, MODEL, STUDIES, PacsSetup, rest
-from tests.server_process import listening_addresses
 
 SEGMENT_SEQUENCE, SEGMENT_LABEL = "00620002", "00620005"
 REFERENCED_SERIES, SERIES_UID = "00081115", "0020000E"

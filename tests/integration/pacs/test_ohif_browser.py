@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from monailabel.client import MONAILabelClient
 
-from tests.helpers import ROOT, ohif_driver
+from lib.tools import ohif_segment
+from lib.tools.server_process import ROOT
+from tests.conftest import require_program
 from tests.integration.pacs.conftest import MODEL, STUDIES, PacsSetup
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "results" / "test-artifacts"))
@@ -24,9 +26,10 @@ ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "results" / "test-artif
 def page():
     from playwright.sync_api import sync_playwright
 
+    require_program(ohif_segment.CHROMIUM, "chromium")
     with sync_playwright() as playwright:
         try:
-            browser = ohif_driver().launch_chromium(playwright)
+            browser = ohif_segment.launch_chromium(playwright)
         except FileNotFoundError as error:
             pytest.fail(str(error))
         try:
@@ -48,7 +51,7 @@ def test_ohif_runs_the_model_on_a_pacs_study_and_shows_the_segmentation(
     assert segmented[name] > 0, f"the test model segments nothing in any study: {segmented}"
     screenshot = ARTIFACTS / "ohif_segmentation.png"
 
-    result = ohif_driver().segment_study(page, pacs_setup.url, pacs_setup.studies[name], MODEL, screenshot)
+    result = ohif_segment.segment_study(page, pacs_setup.url, pacs_setup.studies[name], MODEL, screenshot)
 
     assert sorted(result["listed_studies"]) == sorted(pacs_setup.studies.values())  # from the PACS, via the proxy
     assert result["infer_status"] == 200

@@ -7,8 +7,6 @@ The crash test kills and restarts it; it leaves it running, on the same port, fo
 from __future__ import annotations
 
 import hashlib
-import importlib
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,17 +14,14 @@ import pytest
 import requests
 from monailabel.client import MONAILabelClient
 
-from tests.helpers import ROOT
+from lib.tools import rest
+from lib.tools.server_process import ServerProcess
 from tests.integration.conftest import SERVER_CONF, start_demo_server
-from tests.server_process import ServerProcess
 
 MODEL = "uncertainty_contrastive"
 LABELED = ("study_000", "study_001", "study_002")
 # Just above the 32x32x24 test studies, so that a slightly larger upload exercises the 413 path.
 MAX_VOXELS = 40_000
-
-sys.path.insert(0, str(ROOT / "sample-apps" / "active_learning_client"))
-rest = importlib.import_module("rest")
 
 
 @dataclass

@@ -22,8 +22,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.helpers import ROOT, demo_generator
-from tests.server_process import ServerProcess, copy_app, listening_addresses
+from lib.tools import demo_data
+from lib.tools.server_process import ROOT, ServerProcess, copy_app, listening_addresses
 
 from .conftest import HardenedServer
 
@@ -87,7 +87,7 @@ def realm(private_key: rsa.RSAPrivateKey) -> Iterator[str]:
 
 def _small_server(root: Path, env: dict[str, str], ready_path: str = "/info/") -> ServerProcess:
     app_dir = copy_app(root / "app")
-    demo_generator().generate(root / "data", num=1, labeled=0, seed=3, shape=(32, 32, 24))
+    demo_data.generate(root / "data", num=1, labeled=0, seed=3, shape=(32, 32, 24))
     return ServerProcess(
         app_dir, root / "data", {"width": "4"}, log=root / "server.log", env=env, ready_path=ready_path
     )

@@ -13,7 +13,7 @@ from lib.distributed import all_gather_objects, all_reduce_sum, backend_for, sha
 from lib.runtime import autocast_dtype
 from lib.scoring import SCORE_KEY
 from lib.scoring.mean_uncertainty import store_image_infos
-from tests.helpers import demo_generator
+from lib.tools import demo_data
 
 
 def test_shards_are_round_robin_and_cover_every_item_once() -> None:
@@ -45,7 +45,7 @@ def test_mixed_precision_never_applies_on_cpu_and_none_turns_it_off() -> None:
 
 
 def test_many_scores_are_stored_with_one_datastore_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ids = demo_generator().generate(tmp_path / "data", num=3, labeled=0, seed=1, shape=(16, 16, 16))
+    ids = demo_data.generate(tmp_path / "data", num=3, labeled=0, seed=1, shape=(16, 16, 16))
     datastore = LocalDatastore(str(tmp_path / "data"), auto_reload=False)
     writes = []
     write = datastore._update_datastore_file

@@ -18,8 +18,8 @@ from monailabel.datastore.local import LocalDatastore
 from lib.config import load_config
 from lib.losses import UncertaintyContrastiveLoss
 from lib.networks import DualSubnetSegmenter, SubnetOutput
+from lib.tools import demo_data
 from lib.trainers import UncertaintyContrastiveTrain
-from tests.helpers import demo_generator
 from tests.unit.distributed.ranks import free_port, run_ranks
 
 NUM_CLASSES = 3
@@ -116,7 +116,7 @@ def _rank(rank: int, world_size: int, port: int, out: Path, task: UncertaintyCon
 @pytest.fixture(scope="module")
 def two_ranks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("ranks")
-    demo_generator().generate(root / "data", num=4, labeled=2, seed=5, shape=(20, 20, 16))
+    demo_data.generate(root / "data", num=4, labeled=2, seed=5, shape=(20, 20, 16))
     datastore = LocalDatastore(str(root / "data"), auto_reload=False)
     task = _train_task(root / "model")
     request = _train_request(task, datastore, free_port())

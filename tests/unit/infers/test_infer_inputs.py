@@ -11,7 +11,8 @@ import pytest
 from lib.config import load_config
 from lib.infers import NoTrainedModelError, UncertaintyContrastiveInfer, UncertaintyRegionInfer
 from lib.networks import DualSubnetSegmenter
-from tests.helpers import demo_generator, dicom_converter, save_state_dict
+from lib.tools import demo_data, nifti_to_dicom
+from lib.tools.weights import save_state_dict
 
 CONFIG = load_config({"width": "2", "patch_size": "[16,16,16]"})
 
@@ -24,7 +25,7 @@ def _task(tmp_path: Path, cls=UncertaintyContrastiveInfer, **kwargs):
 
 @pytest.fixture()
 def study(tmp_path: Path) -> Path:
-    demo_generator().generate(tmp_path / "data", num=1, labeled=0, seed=5, shape=(24, 20, 12))
+    demo_data.generate(tmp_path / "data", num=1, labeled=0, seed=5, shape=(24, 20, 12))
     return tmp_path / "data" / "study_000.nii.gz"
 
 
@@ -50,7 +51,7 @@ def test_a_left_right_flipped_study_gets_its_label_on_its_own_grid(tmp_path: Pat
 def test_a_dicom_series_folder_is_segmented_in_its_own_geometry(tmp_path: Path, study: Path) -> None:
     image = nib.load(study)
     series = tmp_path / "series"
-    dicom_converter().write_series(np.asarray(image.dataobj), image.affine, series)
+    nifti_to_dicom.write_series(np.asarray(image.dataobj), image.affine, series)
     assert len(list(series.glob("*.dcm"))) == image.shape[2]
     task, model_path = _task(tmp_path, labels=CONFIG.labels)
     save_state_dict(task.network, model_path)

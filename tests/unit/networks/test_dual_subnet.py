@@ -32,7 +32,7 @@ def test_forward_is_the_average_of_the_two_subnets_softmax() -> None:
 def test_the_two_subnets_are_different_architectures() -> None:
     net = DualSubnetSegmenter(in_channels=1, num_classes=2, width=4)
     assert type(net.vnet.encoder).__name__ == "VNetEncoder"
-    assert type(net.resnet.encoder).__name__ == "ResNetEncoder"
+    assert type(net.resnet.encoder).__name__ == "ResNet34Encoder"
     assert _count(net.resnet) > 1.5 * _count(net.vnet)
 
 

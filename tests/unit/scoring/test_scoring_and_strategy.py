@@ -15,14 +15,15 @@ from lib.config import load_config
 from lib.infers import NoTrainedModelError, UncertaintyContrastiveInfer
 from lib.networks import DualSubnetSegmenter
 from lib.scoring import DISAGREEMENT_KEY, SCORE_KEY, SCORE_TS_KEY, MeanUncertaintyScoring
-from tests.helpers import demo_generator, save_state_dict
+from lib.tools import demo_data
+from lib.tools.weights import save_state_dict
 
 CONFIG = load_config({"width": "2", "patch_size": "[16, 16, 16]"})
 
 
 @pytest.fixture()
 def datastore(tmp_path: Path) -> LocalDatastore:
-    demo_generator().generate(tmp_path / "data", num=4, labeled=1, seed=3, shape=(20, 20, 16))
+    demo_data.generate(tmp_path / "data", num=4, labeled=1, seed=3, shape=(20, 20, 16))
     return LocalDatastore(str(tmp_path / "data"), auto_reload=False)
 
 
@@ -150,7 +151,7 @@ def test_strategy_falls_back_to_random_and_says_so_without_current_scores(datast
 
 
 def test_strategy_returns_nothing_when_every_study_is_labeled(tmp_path: Path, infer_task) -> None:
-    demo_generator().generate(tmp_path / "all", num=2, labeled=2, seed=1, shape=(16, 16, 16))
+    demo_data.generate(tmp_path / "all", num=2, labeled=2, seed=1, shape=(16, 16, 16))
     assert MostUncertain(infer_task, SCORE_KEY)({}, LocalDatastore(str(tmp_path / "all"))) is None
 
 

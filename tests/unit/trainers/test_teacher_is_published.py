@@ -12,14 +12,14 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from lib.config import load_config
 from lib.networks import DualSubnetSegmenter
+from lib.tools import demo_data
 from lib.trainers import UncertaintyContrastiveTrain
-from tests.helpers import demo_generator
 
 
 @pytest.fixture(scope="module")
 def datastore(tmp_path_factory: pytest.TempPathFactory) -> LocalDatastore:
     root = tmp_path_factory.mktemp("teacher")
-    demo_generator().generate(root / "data", num=4, labeled=2, seed=3, shape=(20, 20, 16))
+    demo_data.generate(root / "data", num=4, labeled=2, seed=3, shape=(20, 20, 16))
     return LocalDatastore(str(root / "data"), auto_reload=False)
 
 

@@ -18,9 +18,10 @@ from pathlib import Path
 import psutil
 import requests
 
-from tests.helpers import ROOT
+# The app as checked out (lib/tools/ -> the repository root).
+ROOT = Path(__file__).resolve().parents[2]
 
-__all__ = ["TINY_CONF", "ServerProcess", "copy_app", "free_port", "listening_addresses"]
+__all__ = ["ROOT", "TINY_CONF", "ServerProcess", "copy_app", "free_port", "listening_addresses"]
 
 STARTUP_TIMEOUT = 180.0
 # Tiny networks and patches, so that a training run takes seconds on a CPU: for tests and quick benchmark servers.
@@ -57,7 +58,16 @@ def copy_app(target: Path) -> Path:
         ROOT,
         target,
         ignore=shutil.ignore_patterns(
-            ".venv", ".venv-fuzz", ".git", "model", "data", "*_groundtruth", "__pycache__", ".pytest_cache", "results"
+            ".venv",
+            ".venv-fuzz",
+            ".git",
+            "model",
+            "data",
+            "*_groundtruth",
+            "__pycache__",
+            ".pytest_cache",
+            "results",
+            "*.egg-info",
         ),
     )
     (target / "model").mkdir()

@@ -10,7 +10,7 @@ from torch import nn
 
 from .vnet_encoder import stage_widths
 
-__all__ = ["ResNetEncoder"]
+__all__ = ["ResNet34Encoder"]
 
 # ResNet-34: 3, 4, 6, 3 basic blocks per stage.
 RESNET34_BLOCKS = (3, 4, 6, 3)
@@ -27,7 +27,7 @@ def _residual_stage(in_channels: int, out_channels: int, blocks: int, norm: str)
     return nn.Sequential(*layers)
 
 
-class ResNetEncoder(nn.Module):
+class ResNet34Encoder(nn.Module):
     """A full-resolution stem followed by the four ResNet-34 stages, each halving the resolution.
 
     The stem replaces ResNet's 7x7x7 stride-2 convolution and max-pooling so that the encoder has the same five

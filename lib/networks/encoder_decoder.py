@@ -8,7 +8,7 @@ import torch
 from monai.networks.blocks import Convolution
 from torch import nn
 
-from .decoder import VNetDecoder
+from .vnet_decoder import VNetDecoder
 
 __all__ = ["EncoderDecoder", "SubnetOutput"]
 

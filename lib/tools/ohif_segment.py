@@ -1,0 +1,154 @@
+"""Drive the OHIF viewer that the app's server serves at ``/ohif/`` in headless Chromium, as an annotator would:
+study list, a study in the MONAI Label mode, the panel connected to the server, a model run from it; then save a
+screenshot. The browser test (``tests/integration/pacs/test_ohif_browser.py``) runs the same steps.
+
+    python sample-apps/pacs/ohif_segment.py --server http://127.0.0.1:8000 --study <StudyInstanceUID> \\
+        [--model uncertainty_contrastive] [--out ohif.png]
+
+Needs Debian's ``chromium`` (``sample-apps/pacs/install_debian_packages.sh``) and the ``playwright`` package of
+``requirements.txt``, which drives it: no browser is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CHROMIUM", "launch_chromium", "segment_study"]
+
+CHROMIUM = "/usr/bin/chromium"
+# Headless, as root, offline: WebGL2 (which Cornerstone3D needs) from SwiftShader; no calls to Google's services.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--use-gl=angle",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
+TIMEOUT_MS = 240_000  # two shared cores: OHIF's bundles, the volume and a first inference all take a while
+
+VOLUME_LOADED = """() => {
+    const cs = window.cornerstone;
+    const volumes = cs && cs.cache.getVolumes ? cs.cache.getVolumes() : [];
+    return volumes.length > 0 && volumes.every(v => !v.loadStatus || v.loadStatus.loaded);
+}"""
+LABELMAP_HISTOGRAM = """() => {
+    const volume = window.services.segmentationService.getLabelmapVolume('1');
+    if (!volume) return null;
+    const voxels = volume.voxelManager.getCompleteScalarDataArray(), histogram = {};
+    for (let i = 0; i < voxels.length; i++) if (voxels[i]) histogram[voxels[i]] = (histogram[voxels[i]] || 0) + 1;
+    return histogram;
+}"""
+
+
+def launch_chromium(playwright: Any) -> Any:
+    if not Path(CHROMIUM).exists():
+        raise FileNotFoundError(f"{CHROMIUM} not found: bash sample-apps/pacs/install_debian_packages.sh")
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def segment_study(page: Any, server: str, study_uid: str, model: str, screenshot: Path | None = None) -> dict:
+    """From OHIF's study list, open ``study_uid`` in the MONAI Label mode, run ``model`` from the panel and wait for
+    its segmentation in the viewer. Returns the studies listed, the infer request's URL and status, and the
+    histogram of the viewer's labelmap (segment index -> voxels). A step that fails raises ``RuntimeError`` naming
+    it, after a screenshot of where it stuck (``<screenshot>.failed.png``)."""
+    steps = _Steps(page, screenshot)
+    server = server.rstrip("/")
+    page.set_default_timeout(TIMEOUT_MS)
+    with steps("study list"):
+        page.goto(f"{server}/ohif/", wait_until="domcontentloaded")
+        row = page.locator(f'[data-cy="studyRow-{study_uid}"]')
+        row.wait_for(state="visible")
+        rows = page.locator('[data-cy^="studyRow-"]').all()
+        listed = [r.get_attribute("data-cy").removeprefix("studyRow-") for r in rows]
+    with steps("open the study in the MONAI Label mode"):
+        row.click()
+        page.locator(f'[data-cy="mode-monai-label-{study_uid}"]').click()
+        page.wait_for_url("**/ohif/monai-label?StudyInstanceUIDs=*")
+        page.wait_for_function(VOLUME_LOADED, polling=1000)
+        banner = page.get_by_role("button", name="Confirm and Hide")  # "investigational use only", over the viewports
+        if banner.count():
+            banner.click()
+    with steps("connect the MONAI Label panel"):
+        # The panel's server field defaults to port 8000 of the page's host: point it at this server and connect.
+        page.locator("#monailabelServerURL").fill(f"{server}/")
+        with page.expect_response(lambda r: "/info/" in r.url) as info:
+            page.locator("table.settingsTable button.actionButton").click()
+        if info.value.status != 200:
+            raise RuntimeError(f"GET /info/ answered {info.value.status}")
+        page.locator(".monaiLabelPanel p.subtitle").wait_for()
+    with steps(f"run {model} from the Auto-Segmentation tab"):
+        page.locator(".monaiLabelPanel label.tab-label", has_text="Auto-Segmentation").click()
+        tab = page.locator(".monaiLabelPanel .tab").filter(
+            has=page.locator("label.tab-label", has_text="Auto-Segmentation")
+        )
+        tab.locator("select.selectBox").select_option(model)
+        with page.expect_response(lambda r: f"/infer/{model}" in r.url) as inference:
+            tab.locator("button.actionButton", has_text="Run").click()
+    histogram = None
+    if inference.value.status == 200:
+        with steps("the segmentation in the viewer"):
+            # The panel's notice that it has put the result into the viewer (the labelmap may be empty).
+            page.get_by_text(re.compile("Running Segmentation - ")).first.wait_for(timeout=60_000)
+            histogram = page.evaluate(LABELMAP_HISTOGRAM) or {}
+            page.wait_for_timeout(2000)  # let the overlay render before the screenshot
+    steps.screenshot(screenshot)
+    return {
+        "listed_studies": listed,
+        "infer_url": inference.value.url,
+        "infer_status": inference.value.status,
+        "labelmap_histogram": histogram,
+    }
+
+
+class _Steps:
+    """Names the step that failed, with a screenshot of the page as it was then."""
+
+    def __init__(self, page: Any, screenshot: Path | None) -> None:
+        self.page, self.failure_shot = page, screenshot.with_suffix(".failed.png") if screenshot else None
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        try:
+            yield
+        except Exception as error:
+            self.screenshot(self.failure_shot)
+            raise RuntimeError(f"OHIF step '{name}' failed: {type(error).__name__}: {error}") from error
+
+    def screenshot(self, path: Path | None) -> None:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(path))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--server", default="http://127.0.0.1:8000")
+    parser.add_argument("--study", required=True, help="StudyInstanceUID (pacs/series.json lists the demo's)")
+    parser.add_argument("--model", default="uncertainty_contrastive")
+    parser.add_argument("--out", type=Path, default=Path("ohif.png"))
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            result = segment_study(page, args.server, args.study, args.model, args.out)
+        finally:
+            browser.close()
+    print(json.dumps({**result, "screenshot": str(args.out)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
