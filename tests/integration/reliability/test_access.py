@@ -38,7 +38,7 @@ def test_the_server_listens_on_loopback_only(hardened_server: HardenedServer) ->
 
 def _scripts_that_start_a_server() -> list[Path]:
     candidates = [*ROOT.glob("sample-apps/**/*.sh"), *ROOT.glob("sample-apps/**/*.py"), *ROOT.glob("benchmarks/*.py")]
-    candidates.append(ROOT / "tests" / "server_process.py")
+    candidates.append(ROOT / "lib" / "tools" / "server_process.py")
     return [p for p in candidates if "start_server" in p.read_text()]
 
 
