@@ -7,9 +7,9 @@ the supervised and the semi-supervised recipes. Metrics on a held-out test split
 nothing is chosen by: ``--tune`` evaluates on a validation split cut from the training pool instead, with other
 seeds, for trying settings.
 
-The decision rule (README "Benchmarks", written before the run): on MNI at 10 % labels the mean paired C - A
-(Dice averaged over labels, the served prediction) is >= +3 Dice points and C is ahead of A in at least 4 of 5
-seeds.
+The decision rule (docs/benchmarks.md "Decision rule", written before the run): on MNI at 10 % labels the mean
+paired C - A (Dice averaged over labels, the served prediction) is >= +3 Dice points and C is ahead of A in at least
+4 of 5 seeds.
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def _name(recipe: tuple[str, int]) -> str:
 
 
 def decision(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The README's rule for MNI at 10 %: mean paired C - A >= +3 points and C ahead in >= 4 of 5 seeds."""
+    """The rule of docs/benchmarks.md for MNI at 10 %: mean paired C - A >= +3 points and C ahead in >= 4 of 5 seeds."""
     c_vs_a = paired(runs, "mni", 0.1, "supervised", "default")
     if c_vs_a is None:
         return None
@@ -323,7 +323,7 @@ def print_tables(
     label_names: dict[str, tuple[str, ...]],
     rule: dict[str, Any] | None,
 ) -> None:
-    """The summary and the paired comparisons as Markdown tables (what the README shows)."""
+    """The summary and the paired comparisons as Markdown tables (what docs/benchmarks.md shows)."""
     print("| set | labeled | recipe | predictor | Dice per label (mean ± std over seeds) | HD95 mm | ASD mm |")
     print("|---|---|---|---|---|---|---|")
     for r in sorted(summary, key=lambda r: (r["dataset"], r["fraction"], r["recipe"], r["iterations"], r["predictor"])):

@@ -1,5 +1,6 @@
-"""``sample-apps/distributed/run.py`` under the real ``torchrun``: the commands of the README's "Scaling out" CPU
-trial, two Gloo ranks on the loopback interface, on a tiny generated study set."""
+"""``sample-apps/distributed/run.py`` under the real ``torchrun``: the commands of the CPU trial in
+docs/scaling.md ("Several nodes, or without the server: torchrun"), two Gloo ranks on the loopback interface, on a tiny
+generated study set."""
 
 from __future__ import annotations
 

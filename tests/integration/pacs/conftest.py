@@ -1,5 +1,5 @@
 """A real Orthanc PACS (Debian's ``orthanc`` + ``orthanc-dicomweb``) on loopback, holding the demo studies as DICOM
-CT series, and a real ``monailabel start_server --studies <its DICOMweb URL>``: the hospital set-up of the README."""
+CT series, and a real ``monailabel start_server --studies <its DICOMweb URL>``: the hospital set-up of docs/pacs.md."""
 
 from __future__ import annotations
 

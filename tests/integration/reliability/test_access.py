@@ -1,8 +1,8 @@
 """Access: loopback binding everywhere, and how MONAI Label 0.8.5's own authentication and CORS settings behave.
 
-The last two pin MONAI Label's behaviour, so that an upgrade that changes it shows here (and in the README's
-"Reliability and security" section, which builds on it): authentication refuses every token, and restricting CORS
-origins by its setting stops the server from starting. A reverse proxy is the way to do both (see the README).
+The last two pin MONAI Label's behaviour, so that an upgrade that changes it shows here (and in docs/operations.md,
+"Access: loopback, authentication, CORS", which builds on it): authentication refuses every token, and restricting CORS
+origins by its setting stops the server from starting. A reverse proxy is the way to do both (docs/operations.md).
 """
 
 from __future__ import annotations
