@@ -13,6 +13,7 @@ server picks it up.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ os.environ.setdefault("MONAI_LABEL_DATASTORE_AUTO_RELOAD", "false")
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 from monailabel.interfaces.app import MONAILabelApp  # noqa: E402
-from monailabel.interfaces.utils.app import app_instance  # noqa: E402
+from monailabel.utils.others.class_utils import get_class_of_subclass  # noqa: E402
 
 from ..config import MODEL_NAME  # noqa: E402
 from ..distributed import backend_for  # noqa: E402
@@ -35,6 +36,16 @@ from ..runtime import configure_device  # noqa: E402
 
 # The app folder of this checkout (lib/tools/ -> the repository root).
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _app_class() -> type[MONAILabelApp]:
+    """The ``MONAILabelApp`` of this checkout's main.py; ``--app`` is only where its model/ goes. Not MONAI Label's
+    ``module_from_file``: it unloads and re-imports ``lib``, and this module's ``NoTrainedModelError`` would then
+    no longer be the one the app raises."""
+    spec = importlib.util.spec_from_file_location("main", ROOT / "main.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return get_class_of_subclass(module, "MONAILabelApp")
 
 
 def _score(app: MONAILabelApp, request: dict) -> dict:
@@ -63,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # As MONAI Label's own spawned training workers log.
     logging.basicConfig(level=logging.INFO, format=f"[rank {os.environ['RANK']}][%(levelname)s](%(name)s) %(message)s")
-    # Built as MONAI Label builds it: main.py of the app folder.
-    app = app_instance(args.app, args.studies, dict(args.conf))
+    app = _app_class()(args.app, args.studies, dict(args.conf))
     request = json.loads(args.request)
     rank_0 = int(os.environ["RANK"]) == 0
     if args.command == "train":
