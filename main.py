@@ -87,7 +87,7 @@ class UncertaintyContrastiveApp(RequestGuards, MONAILabelApp):
             return super().init_datastore()
         return ValidatedLocalDatastore(
             self.studies,
-            label_values=self.app_config.labels.values(),
+            labels=self.app_config.labels,
             max_voxels=self.app_config.max_voxels,
             extensions=settings.MONAI_LABEL_DATASTORE_FILE_EXT,
             auto_reload=settings.MONAI_LABEL_DATASTORE_AUTO_RELOAD,

@@ -26,6 +26,7 @@ from .atomic_write import atomic_write_text
 __all__ = [
     "SUPPORTED_MONAILABEL",
     "AtomicIndex",
+    "align_dicom_seg_segments",
     "check_version",
     "checkpoint_savers",
     "put_routes_first",
@@ -61,6 +62,18 @@ def put_routes_first(router: APIRouter) -> list[str]:
 
     server.router.routes[:0] = router.routes
     return sorted({route.path for route in router.routes})
+
+
+def align_dicom_seg_segments(request: dict[str, Any], present: list[str]) -> None:
+    """Give each label value of an ``/infer?output=dicom_seg`` result the request's ``label_info`` entry of its own
+    name. MONAI Label's endpoint names the i-th value *present* in the result after the i-th entry, so a result
+    without organ would call its lesion "organ". The endpoint reads the same list object from its parsed params
+    after ``infer`` returns: it is reordered in place (entries the client did not name get just the app's name)."""
+    entries = request.get("label_info")
+    if not isinstance(entries, list):
+        return
+    by_name = {entry.get("name"): entry for entry in entries if isinstance(entry, dict)}
+    entries[:] = [by_name.get(name, {"name": name}) for name in present]
 
 
 def trainers(app: Any) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 import os
-import pathlib
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -24,14 +24,15 @@ from monailabel.interfaces.datastore import DefaultLabelTag
 
 from ..monailabel_compat import AtomicIndex
 from ..server.errors import InvalidInputError, check_id
-from ..server.volumes import check_label_file, remove_upload, volume_header
+from ..server.label_formats import NIFTI_EXTENSIONS, NRRD_EXTENSIONS, viewer_label_as_nifti
+from ..server.volumes import check_label_file, volume_header
 
 __all__ = ["ValidatedDICOMWebDatastore", "dicomweb_client", "require_dcmqi", "resample_label_to_image"]
 
 logger = logging.getLogger(__name__)
 
-# Label files a viewer uploads: Slicer's NIfTI, OHIF's raw voxels of the image's grid (``label.bin``).
-LABEL_EXTENSIONS = (".nii.gz", ".nii", ".bin")
+# Label files a viewer uploads: Slicer's NIfTI or NRRD, OHIF's raw voxels of the image's grid (``label.bin``).
+LABEL_EXTENSIONS = NIFTI_EXTENSIONS + NRRD_EXTENSIONS + (".bin",)
 
 
 def dicomweb_client(url: str) -> DICOMwebClientX:
@@ -117,22 +118,21 @@ class ValidatedDICOMWebDatastore(AtomicIndex, DICOMWebDatastore):
     def save_label(
         self, image_id: str, label_filename: str, label_tag: str, label_info: dict[str, Any], label_id: str = ""
     ) -> str:
-        upload, converted = label_filename, ""
-        try:
+        labels = {name: value for value, name in self.label_names.items()}
+        with viewer_label_as_nifti(label_filename, labels, LABEL_EXTENSIONS) as label_filename:
             image_id = self._require_series(image_id)
             check_id(label_tag, "label tag")
-            extension = "".join(pathlib.Path(label_filename).suffixes[-2:])
-            if not extension.endswith(LABEL_EXTENSIONS):
-                raise InvalidInputError(422, f"label file must be one of {LABEL_EXTENSIONS}, got {extension!r}")
             image_uri = self.get_image_uri(image_id)
-            if extension.endswith(".bin"):
-                label_filename = converted = self._bin_to_nifti(label_filename, image_uri)
-            data = check_label_file(label_filename, image_uri, image_id, self.label_names.keys(), self.max_voxels)
-        except InvalidInputError:
-            remove_upload(upload)
-            if converted:
-                os.unlink(converted)
-            raise
+            if label_filename.endswith(".bin"):
+                with self._bin_to_nifti(label_filename, image_uri) as nifti:
+                    return self._store_label(image_id, nifti, image_uri, label_tag, label_info)
+            return self._store_label(image_id, label_filename, image_uri, label_tag, label_info)
+
+    def _store_label(
+        self, image_id: str, label_filename: str, image_uri: str, label_tag: str, label_info: dict[str, Any]
+    ) -> str:
+        """Checked against its series, then stored as DICOM SEG with the app's segment names."""
+        data = check_label_file(label_filename, image_uri, image_id, self.label_names.keys(), self.max_voxels)
         present = sorted(int(v) for v in np.unique(data) if v)
         segments = [{"name": self.label_names[v], "model_name": f"{label_tag} label"} for v in present]
         try:
@@ -141,16 +141,19 @@ class ValidatedDICOMWebDatastore(AtomicIndex, DICOMWebDatastore):
             )
         finally:
             self._lists.clear()
-            if converted:
-                os.unlink(converted)
 
-    def _bin_to_nifti(self, label_filename: str, image_uri: str) -> str:
+    @contextmanager
+    def _bin_to_nifti(self, label_filename: str, image_uri: str) -> Iterator[str]:
         """OHIF uploads the label as raw uint8 voxels of the image's grid; MONAI Label reshapes them unchecked."""
         voxels = int(np.prod(volume_header(image_uri, "image").shape))
         size = os.path.getsize(label_filename)
         if size != voxels:
             raise InvalidInputError(422, f"label.bin has {size} bytes, its image {voxels} voxels: they must match")
-        return binary_to_image(image_uri, label_filename)
+        converted = binary_to_image(image_uri, label_filename)
+        try:
+            yield converted
+        finally:
+            os.unlink(converted)
 
     def get_label_uri(self, label_id: str, label_tag: str, image_id: str = "") -> str:
         """A final label of ``image_id`` from the PACS SEG series ``label_id``, cached on the image's grid."""

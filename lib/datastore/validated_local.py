@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
 from filelock import FileLock
@@ -14,9 +14,12 @@ from monailabel.datastore.local import DataModel, ImageLabelModel, LocalDatastor
 from ..atomic_write import atomic_copy
 from ..monailabel_compat import AtomicIndex
 from ..server.errors import InvalidInputError, check_id
+from ..server.label_formats import NIFTI_EXTENSIONS, NRRD_EXTENSIONS, viewer_label_as_nifti
 from ..server.volumes import check_label_file, read_volume, remove_upload
 
-__all__ = ["ValidatedLocalDatastore"]
+__all__ = ["LABEL_EXTENSIONS", "ValidatedLocalDatastore"]
+
+LABEL_EXTENSIONS = NIFTI_EXTENSIONS + NRRD_EXTENSIONS
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +31,8 @@ class ValidatedLocalDatastore(AtomicIndex, LocalDatastore):
     renamed, so a SIGKILL leaves the previous or the new version, never half a file.
     """
 
-    def __init__(self, datastore_path: str, label_values: Iterable[int], max_voxels: int, **kwargs: Any) -> None:
-        self.label_values = sorted(label_values)
+    def __init__(self, datastore_path: str, labels: Mapping[str, int], max_voxels: int, **kwargs: Any) -> None:
+        self.labels = dict(labels)
         self.max_voxels = max_voxels
         super().__init__(datastore_path, **kwargs)
         self._watch_renames()
@@ -63,13 +66,15 @@ class ValidatedLocalDatastore(AtomicIndex, LocalDatastore):
         return image_id
 
     def save_label(self, image_id: str, label_filename: str, label_tag: str, label_info: dict[str, Any]) -> str:
-        try:
+        with viewer_label_as_nifti(label_filename, self.labels, LABEL_EXTENSIONS) as label_filename:
             image_id = self._require_image(image_id)
             check_id(label_tag, "label tag")
-            check_label_file(label_filename, self.get_image_uri(image_id), image_id, self.label_values, self.max_voxels)
-        except InvalidInputError:
-            remove_upload(label_filename)
-            raise
+            check_label_file(
+                label_filename, self.get_image_uri(image_id), image_id, self.labels.values(), self.max_voxels
+            )
+            return self._store_label(image_id, label_filename, label_tag, label_info)
+
+    def _store_label(self, image_id: str, label_filename: str, label_tag: str, label_info: dict[str, Any]) -> str:
         _, ext = self._to_id(os.path.basename(label_filename))
         label_dir = self._datastore.label_path(label_tag)
         name = self._filename(image_id, ext)

@@ -13,7 +13,9 @@ import json
 import logging
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, UploadFile
+from monai.transforms import LoadImage
 from monailabel.config import settings
 from monailabel.endpoints import datastore as datastore_api
 from monailabel.endpoints import infer as infer_api
@@ -23,7 +25,7 @@ from monailabel.endpoints.user.auth import RBAC, User
 from monailabel.interfaces.datastore import DefaultLabelTag
 from monailabel.utils.async_tasks.utils import tasks
 
-from ..monailabel_compat import put_routes_first, scoring_methods, trainers
+from ..monailabel_compat import align_dicom_seg_segments, put_routes_first, scoring_methods, trainers
 from .errors import InvalidInputError, check_id
 from .infer_request import validate_infer_request
 from .options import ScoringOptions, check_options, check_train_options
@@ -53,7 +55,12 @@ class RequestGuards:
     def infer(self, request: dict[str, Any], datastore: Any = None) -> dict[str, Any]:
         datastore = datastore or self.datastore()
         validate_infer_request(request, datastore, self._infers, self.app_config.max_voxels)
-        return super().infer(request, datastore)
+        result = super().infer(request, datastore)
+        if request.get("label_info") and result.get("file"):
+            names = {value: name for name, value in self._infers[request["model"]].labels.items()}
+            present = np.unique(LoadImage(image_only=True)(result["file"]).numpy())
+            align_dicom_seg_segments(request, [names[int(v)] for v in present if int(v) in names])
+        return result
 
     def next_sample(self, request: dict[str, Any]) -> dict[str, Any]:
         strategy = request.get("strategy")

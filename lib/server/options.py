@@ -25,6 +25,19 @@ Choice = str | list[str]
 ClientId = Annotated[str | None, Field(description="a string")]  # MONAILabelClient sends null
 
 
+class SegmentInfo(BaseModel):
+    """One segment of a DICOM SEG result (``output=dicom_seg``), as MONAI Label's ``nifti_to_dicom_seg`` reads it;
+    other keys a viewer adds (such as ``idx``) are left to it."""
+
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+    name: str = None
+    description: str = None
+    color: Annotated[list[Annotated[int, Field(ge=0, le=255)]], Field(min_length=3, max_length=3)] = None
+    model_name: str = None
+    segmentAttribute: dict = None  # noqa: N815 (MONAI Label's key)
+
+
 class InferOptions(BaseModel):
     """The app's own option, then those of MONAI Label's infer task and writer that a viewer may send. ``model`` and
     ``image`` are set by the REST layer and checked separately. Not accepted: ``session`` and uploaded files (their
@@ -48,6 +61,11 @@ class InferOptions(BaseModel):
     client_id: ClientId = None
     logging: Annotated[
         Literal["debug", "info", "warning", "error"], Field(description="a log level name such as 'info'")
+    ] = None
+    # MONAI Label's own option for naming the segments of a DICOM SEG result (POST /infer?output=dicom_seg).
+    label_info: Annotated[
+        list[SegmentInfo],
+        Field(description="a list of segments such as [{'name': 'organ'}] (name, description, color [r, g, b])"),
     ] = None
 
 

@@ -44,3 +44,13 @@ def test_the_publisher_is_replaced_with_the_same_arguments(tmp_path) -> None:
     (handler,) = [h for h, _, _ in engine._event_handlers[Events.EPOCH_COMPLETED]]
     assert type(handler) is Replacement
     assert compat.publisher_arguments(handler) == compat.publisher_arguments(publisher)
+
+
+def test_dicom_seg_segments_are_renamed_in_place_after_the_values_present() -> None:
+    entries = [{"name": "organ", "color": [255, 0, 0]}, {"name": "lesion", "color": [0, 255, 0]}]
+    request = {"label_info": entries}
+    compat.align_dicom_seg_segments(request, ["lesion"])  # a result without organ
+    assert request["label_info"] is entries  # the endpoint holds this very list
+    assert entries == [{"name": "lesion", "color": [0, 255, 0]}]
+    compat.align_dicom_seg_segments(request, ["organ", "lesion"])
+    assert [e["name"] for e in entries] == ["organ", "lesion"]

@@ -3,13 +3,16 @@ info, next sample, submit label, train, infer; plus scoring and the ``uncertaint
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
 from pathlib import Path
 
 import nibabel as nib
+import nrrd
 import numpy as np
+import pydicom
 import pytest
 import requests
 from dicomweb_client.api import DICOMwebClient
@@ -224,3 +227,60 @@ def test_ohifs_raw_label_upload_is_checked_and_stored_as_seg_on_the_series_grid(
         next(iter(added)), "final", pacs_setup.series_of(name)
     )
     np.testing.assert_array_equal(np.asarray(nib.load(read_back).dataobj), voxels)
+
+
+def _slicer_seg_nrrd(label: nib.Nifti1Image, path: Path, file_values: dict[str, int]) -> Path:
+    """A label as 3D Slicer writes a segmentation (``.seg.nrrd``): LPS geometry, segments in its own numbering."""
+    ras_to_lps = np.diag([-1.0, -1.0, 1.0])
+    data = np.asarray(label.dataobj).astype(np.uint8)
+    written = np.zeros_like(data)
+    header = {
+        "space": "left-posterior-superior",
+        "space directions": (ras_to_lps @ label.affine[:3, :3]).T,
+        "space origin": ras_to_lps @ label.affine[:3, 3],
+    }
+    for i, (name, value) in enumerate(file_values.items()):
+        written[data == {"organ": 1, "lesion": 2}[name]] = value
+        header |= {f"Segment{i}_Name": name, f"Segment{i}_LabelValue": str(value), f"Segment{i}_Layer": "0"}
+    nrrd.write(str(path), written, header)
+    return path
+
+
+def test_a_slicer_seg_nrrd_label_is_stored_as_seg_with_the_apps_values(pacs_setup, trained_on_pacs, tmp_path) -> None:
+    name = "study_003"
+    truth = nib.load(pacs_setup.labels / f"{name}.nii.gz")
+    upload = _slicer_seg_nrrd(truth, tmp_path / "label.seg.nrrd", {"lesion": 1, "organ": 2})
+    before = set(_segs(pacs_setup))
+    response = _put_label(pacs_setup, pacs_setup.series_of(name), upload, "label.seg.nrrd")
+    assert response.status_code == 200, response.text
+    added = {uid: seg for uid, seg in _segs(pacs_setup).items() if uid not in before}
+    assert [_referenced_series(seg) for seg in added.values()] == [pacs_setup.series_of(name)]
+    seg = next(iter(added.values()))
+    assert [s[SEGMENT_LABEL]["Value"][0] for s in seg[SEGMENT_SEQUENCE]["Value"]] == ["organ", "lesion"]
+    read_back = _fresh_datastore(pacs_setup, tmp_path / "cache").get_label_uri(
+        next(iter(added)), "final", pacs_setup.series_of(name)
+    )
+    np.testing.assert_array_equal(np.asarray(nib.load(read_back).dataobj), np.asarray(truth.dataobj))
+
+
+def test_infer_as_dicom_seg_with_label_info_returns_a_seg_of_the_series_named_per_value(
+    pacs_setup, trained_on_pacs
+) -> None:
+    """``label_info`` is MONAI Label's option for naming a DICOM SEG result's segments."""
+    series = pacs_setup.series_of("study_002")
+    label_info = [{"name": "organ", "color": [255, 0, 0]}, {"name": "lesion", "color": [0, 255, 0]}]
+    response = requests.post(
+        f"{pacs_setup.url}/infer/{MODEL}",
+        params={"image": series, "output": "dicom_seg"},
+        data={"params": json.dumps({"label_info": label_info})},
+        timeout=300,
+    )
+    assert response.status_code == 200, response.text
+    seg = pydicom.dcmread(io.BytesIO(response.content))
+    assert seg.Modality == "SEG"
+    assert seg.ReferencedSeriesSequence[0].SeriesInstanceUID == series
+    json_result = requests.post(
+        f"{pacs_setup.url}/infer/{MODEL}", params={"image": series, "output": "json"}, timeout=300
+    ).json()
+    present = [n for n in ("organ", "lesion") if json_result["label_voxels"].get(n)]
+    assert [s.SegmentLabel for s in seg.SegmentSequence] == present
