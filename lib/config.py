@@ -69,7 +69,7 @@ class AppConfig(BaseModel):
 
     labels: dict[str, int]
     spacing: Annotated[list[PositiveFloat], AfterValidator(_three)]
-    intensity: Literal["ct", "mri"]
+    intensity: Literal["auto", "ct", "mri"]
     ct_window_min: float
     ct_window_max: float
     width: PositiveInt

@@ -1,3 +1,4 @@
+from .auto_intensity import AutoIntensityd
 from .class_map import ClassMapd
 from .disagreement import SubnetDisagreementd
 from .entropy import MeanUncertaintyd
@@ -5,4 +6,12 @@ from .label_counts import LabelVoxelCountsd
 from .preprocessing import preprocessing
 from .strong_view import StrongView
 
-__all__ = ["ClassMapd", "LabelVoxelCountsd", "MeanUncertaintyd", "StrongView", "SubnetDisagreementd", "preprocessing"]
+__all__ = [
+    "AutoIntensityd",
+    "ClassMapd",
+    "LabelVoxelCountsd",
+    "MeanUncertaintyd",
+    "StrongView",
+    "SubnetDisagreementd",
+    "preprocessing",
+]

@@ -15,6 +15,7 @@ from monai.transforms import (
 )
 
 from ..config import AppConfig
+from .auto_intensity import AutoIntensityd
 
 __all__ = ["preprocessing"]
 
@@ -27,13 +28,11 @@ def preprocessing(config: AppConfig, label: bool) -> list:
     """
     keys: Sequence[str] = ("image", "label") if label else ("image",)
     modes = ("bilinear", "nearest") if label else ("bilinear",)
-    intensity = (
-        ScaleIntensityRanged(
-            keys="image", a_min=config.ct_window_min, a_max=config.ct_window_max, b_min=0.0, b_max=1.0, clip=True
-        )
-        if config.intensity == "ct"
-        else NormalizeIntensityd(keys="image", nonzero=True, channel_wise=True)
+    ct = ScaleIntensityRanged(
+        keys="image", a_min=config.ct_window_min, a_max=config.ct_window_max, b_min=0.0, b_max=1.0, clip=True
     )
+    mri = NormalizeIntensityd(keys="image", nonzero=True, channel_wise=True)
+    intensity = {"ct": ct, "mri": mri}.get(config.intensity) or AutoIntensityd("image", ct, mri)
     return [
         LoadImaged(keys=keys, image_only=False),
         EnsureChannelFirstd(keys=keys),

@@ -42,7 +42,7 @@ def test_labels_can_be_redeclared_for_any_number_of_classes() -> None:
         ("patch_size", "[48, 48]", "list of 3"),
         ("labels", "{organ: 1, lesion: 3}", "1..N"),
         ("labels", "{background: 1}", "1..N|background"),
-        ("intensity", "pet", "'ct' or 'mri'"),
+        ("intensity", "pet", "'auto', 'ct' or 'mri'"),
         ("tv_threshold", "1.5", "tv_threshold"),
         ("val_split", "1.0", "val_split"),
         ("score_all", "1", "score_all.*boolean"),
