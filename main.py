@@ -20,10 +20,9 @@ from monailabel.interfaces.tasks.strategy import Strategy
 from monailabel.interfaces.tasks.train import TrainTask
 from monailabel.tasks.activelearning.epistemic import Epistemic
 from monailabel.tasks.activelearning.first import First
-from monailabel.tasks.activelearning.random import Random
 from monailabel.tasks.scoring.epistemic_v2 import EpistemicScoring
 
-from lib.activelearning import MostUncertain
+from lib.activelearning import LeaseBook, MostUncertain, RandomFree
 from lib.config import MODEL_NAME, load_config
 from lib.datastore import ValidatedDICOMWebDatastore, ValidatedLocalDatastore, dicomweb_client, require_dcmqi
 from lib.infers import McDropoutInfer, UncertaintyContrastiveInfer, UncertaintyRegionInfer
@@ -52,6 +51,8 @@ class UncertaintyContrastiveApp(RequestGuards, MONAILabelApp):
             os.path.join(self.model_dir, f"{MODEL_NAME}.pt"),
         ]
         self.network = DualSubnetSegmenter.from_config(self.app_config)
+        # Who holds which unlabeled study: the strategies hand out and renew leases, a submitted label ends one.
+        self.leases = LeaseBook(60 * self.app_config.lease_minutes)
         super().__init__(
             app_dir=app_dir,
             studies=studies,
@@ -122,8 +123,8 @@ class UncertaintyContrastiveApp(RequestGuards, MONAILabelApp):
 
     def init_strategies(self) -> dict[str, Strategy]:
         strategies = {
-            "uncertainty": MostUncertain(self._infers[MODEL_NAME], self.app_config.next_study_score),
-            "random": Random(),
+            "uncertainty": MostUncertain(self._infers[MODEL_NAME], self.app_config.next_study_score, self.leases),
+            "random": RandomFree(self.leases),
             "first": First(),
         }
         if self.app_config.dropout > 0:

@@ -110,6 +110,7 @@ class AppConfig(BaseModel):
     uncertainty_threshold: Fraction
     score_all: StrictBool
     next_study_score: Literal[STUDY_SCORES]
+    lease_minutes: PositiveFloat
     max_voxels: PositiveInt
     dicomweb_cache_seconds: NonNegativeInt
     mixed_precision: Literal["auto", "bfloat16", "float16", "none"]

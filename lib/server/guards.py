@@ -25,6 +25,7 @@ from monailabel.endpoints.user.auth import RBAC, User
 from monailabel.interfaces.datastore import DefaultLabelTag
 from monailabel.utils.async_tasks.utils import tasks
 
+from ..activelearning.submissions import record_submission
 from ..monailabel_compat import align_dicom_seg_segments, put_routes_first, scoring_methods, trainers
 from .errors import InvalidInputError, check_id
 from .infer_request import validate_infer_request
@@ -170,8 +171,11 @@ def guard_routes(app: Any) -> APIRouter:
         tag: str = DefaultLabelTag.FINAL.value,
         user: User = ANNOTATOR,
     ) -> Any:
-        _json_object(params, "params")
-        return datastore_api.save_label(background_tasks, image, params, tag, label, user.username)
+        options = _json_object(params, "params")
+        result = datastore_api.save_label(background_tasks, image, params, tag, label, user.username)
+        tag = tag or DefaultLabelTag.FINAL.value
+        record_submission(app.datastore(), app.leases, image, tag, options, user.username)
+        return result
 
     @router.put("/datastore/image/info", include_in_schema=False)
     async def update_image_info(image: str, info: str = Form("{}"), user: User = ANNOTATOR) -> Any:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InvalidInputError, check_id
 
-__all__ = ["InferOptions", "ScoringOptions", "TrainOptions", "check_options", "check_train_options"]
+__all__ = ["ActiveLearningOptions", "InferOptions", "ScoringOptions", "TrainOptions", "check_options", "check_train_options"]
 
 STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
 Flag = Annotated[bool, Field(description="true or false")]
@@ -102,6 +102,19 @@ class ScoringOptions(BaseModel):
 
     score_all: Flag = None
     device: Annotated[str, Field(description="a device name such as 'cpu' or 'cuda'")] = None
+
+
+class ActiveLearningOptions(BaseModel):
+    """What ``POST /activelearning/{strategy}`` may carry for the app's leasing strategies (``lib.activelearning``).
+    MONAI Label's client sends ``client_id`` with every request; OHIF's panel sends nothing."""
+
+    model_config = STRICT
+
+    client_id: Annotated[
+        str | None, Field(min_length=1, max_length=255, description="a string of 1 to 255 characters")
+    ] = None
+    k: Annotated[int, Field(ge=1, description="an integer >= 1 (how many studies to hand out)")] = None
+    skip: Annotated[bool, Field(description="true or false (true: release the studies you hold, get others)")] = None
 
 
 def check_options(

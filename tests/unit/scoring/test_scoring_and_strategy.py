@@ -10,7 +10,7 @@ import pytest
 import torch
 from monailabel.datastore.local import LocalDatastore
 
-from lib.activelearning import MostUncertain
+from lib.activelearning import LeaseBook, MostUncertain
 from lib.config import load_config
 from lib.infers import NoTrainedModelError, UncertaintyContrastiveInfer
 from lib.networks import DualSubnetSegmenter
@@ -19,6 +19,10 @@ from lib.tools import demo_data
 from lib.tools.weights import save_state_dict
 
 CONFIG = load_config({"width": "2", "patch_size": "[16, 16, 16]"})
+
+
+def _strategy(infer_task: UncertaintyContrastiveInfer, score_key: str) -> MostUncertain:
+    return MostUncertain(infer_task, score_key, LeaseBook(lease_seconds=1800))
 
 
 @pytest.fixture()
@@ -119,10 +123,12 @@ def test_strategy_ranks_by_the_configured_score(datastore, infer_task) -> None:
     for image_id, (entropy, disagreement) in zip(ids, [(0.9, 0.1), (0.2, 0.8), (0.5, 0.5)]):
         values = {SCORE_KEY: entropy, DISAGREEMENT_KEY: disagreement, SCORE_TS_KEY: 1_000_000.0}
         datastore.update_image_info(image_id, values)
-    assert MostUncertain(infer_task, DISAGREEMENT_KEY)({}, datastore) == {"id": ids[1], DISAGREEMENT_KEY: 0.8}
-    assert MostUncertain(infer_task, SCORE_KEY)({}, datastore) == {"id": ids[0], SCORE_KEY: 0.9}
+    by_disagreement = _strategy(infer_task, DISAGREEMENT_KEY)({}, datastore)
+    assert (by_disagreement["id"], by_disagreement[DISAGREEMENT_KEY]) == (ids[1], 0.8)
+    by_entropy = _strategy(infer_task, SCORE_KEY)({}, datastore)
+    assert (by_entropy["id"], by_entropy[SCORE_KEY]) == (ids[0], 0.9)
     with pytest.raises(ValueError, match="score_key must be one of"):
-        MostUncertain(infer_task, "entropy")
+        _strategy(infer_task, "entropy")
 
 
 def test_strategy_picks_the_highest_current_score(datastore, infer_task) -> None:
@@ -130,7 +136,7 @@ def test_strategy_picks_the_highest_current_score(datastore, infer_task) -> None
     scores = dict(zip(sorted(datastore.get_unlabeled_images()), [0.2, 0.7, 0.4]))
     for image_id, score in scores.items():
         datastore.update_image_info(image_id, {SCORE_KEY: score, SCORE_TS_KEY: 1_000_000.0})
-    result = MostUncertain(infer_task, SCORE_KEY)({}, datastore)
+    result = _strategy(infer_task, SCORE_KEY)({}, datastore)
     assert result["id"] == max(scores, key=scores.get)
     assert result[SCORE_KEY] == pytest.approx(0.7)
 
@@ -140,19 +146,21 @@ def test_strategy_ignores_stale_scores_of_an_older_model(datastore, infer_task) 
     ids = sorted(datastore.get_unlabeled_images())
     datastore.update_image_info(ids[0], {SCORE_KEY: 0.9, SCORE_TS_KEY: 1_000_000.0})  # stale but highest
     datastore.update_image_info(ids[1], {SCORE_KEY: 0.3, SCORE_TS_KEY: 2_000_000.0})
-    assert MostUncertain(infer_task, SCORE_KEY)({}, datastore)["id"] == ids[1]
+    assert _strategy(infer_task, SCORE_KEY)({}, datastore)["id"] == ids[1]
 
 
 def test_strategy_falls_back_to_random_and_says_so_without_current_scores(datastore, infer_task, caplog) -> None:
-    chosen = {MostUncertain(infer_task, SCORE_KEY)({}, datastore)["id"] for _ in range(30)}
-    assert chosen <= set(datastore.get_unlabeled_images()) and len(chosen) > 1
-    assert MostUncertain(infer_task, SCORE_KEY)({}, datastore)["strategy_fallback"] == "random"
+    strategy = _strategy(infer_task, SCORE_KEY)
+    # One client skipping again and again: each time a random one of the studies it did not just hold.
+    chosen = [strategy({"client_id": "a", "skip": True}, datastore) for _ in range(30)]
+    assert {c["id"] for c in chosen} <= set(datastore.get_unlabeled_images()) and len({c["id"] for c in chosen}) > 1
+    assert all(c["strategy_fallback"] == "random" for c in chosen)
     assert "no current scores" in caplog.text
 
 
 def test_strategy_returns_nothing_when_every_study_is_labeled(tmp_path: Path, infer_task) -> None:
     demo_data.generate(tmp_path / "all", num=2, labeled=2, seed=1, shape=(16, 16, 16))
-    assert MostUncertain(infer_task, SCORE_KEY)({}, LocalDatastore(str(tmp_path / "all"))) is None
+    assert _strategy(infer_task, SCORE_KEY)({}, LocalDatastore(str(tmp_path / "all"))) is None
 
 
 def test_inference_returns_a_label_on_the_study_grid(datastore, infer_task) -> None:
