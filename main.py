@@ -28,22 +28,26 @@ from lib.datastore import ValidatedDICOMWebDatastore, ValidatedLocalDatastore, d
 from lib.infers import McDropoutInfer, UncertaintyContrastiveInfer, UncertaintyRegionInfer
 from lib.monailabel_compat import check_version
 from lib.networks import DualSubnetSegmenter
+from lib.runtime import yield_to_the_server
 from lib.scoring import MeanUncertaintyScoring
 from lib.server.guards import RequestGuards
+from lib.server.team import LabelingTeam
 from lib.trainers import UncertaintyContrastiveTrain
 
 logger = logging.getLogger(__name__)
 
 
-class UncertaintyContrastiveApp(RequestGuards, MONAILabelApp):
+class UncertaintyContrastiveApp(LabelingTeam, RequestGuards, MONAILabelApp):
     """Kept cheap to construct: MONAI Label re-creates the app in every training and scoring subprocess.
 
-    ``RequestGuards`` checks requests before MONAI Label runs them (clear 4xx for bad input).
+    ``RequestGuards`` checks requests before MONAI Label runs them (clear 4xx for bad input); ``LabelingTeam`` records
+    what each submitted label says about the round and serves ``GET /activelearning/rounds/``.
     """
 
     def __init__(self, app_dir: str, studies: str, conf: dict[str, Any]) -> None:
         check_version()
         self.app_config = load_config(conf)
+        yield_to_the_server(self.app_config.task_niceness)
         self.model_dir = os.path.join(app_dir, "model")
         # Inference uses the last file that exists: a pretrained model a user drops in, or what training publishes.
         self.model_paths = [

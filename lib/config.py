@@ -111,10 +111,13 @@ class AppConfig(BaseModel):
     score_all: StrictBool
     next_study_score: Literal[STUDY_SCORES]
     lease_minutes: PositiveFloat
+    agreement_threshold: Fraction
+    agreement_window: PositiveInt
     max_voxels: PositiveInt
     dicomweb_cache_seconds: NonNegativeInt
     mixed_precision: Literal["auto", "bfloat16", "float16", "none"]
     cpu_threads: NonNegativeInt
+    task_niceness: Annotated[int, Field(ge=0, le=19)]
 
     @field_validator("labels")
     @classmethod

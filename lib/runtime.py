@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import sys
 
 import torch
 
 from .distributed import cpu_threads_per_rank
 
-__all__ = ["autocast", "autocast_dtype", "configure_device"]
+__all__ = ["TASK_PROCESS_MODULE", "autocast", "autocast_dtype", "configure_device", "yield_to_the_server"]
+
+# What MONAI Label runs as ``python -m`` for each /train, /scoring and /batch/infer request (utils/async_tasks).
+TASK_PROCESS_MODULE = "monailabel.interfaces.utils.app"
 
 logger = logging.getLogger(__name__)
 
@@ -43,3 +48,17 @@ def configure_device(device: torch.device | str, cpu_threads: int = 0, local_wor
     if threads:
         torch.set_num_threads(threads)
         logger.info("CPU threads per process: %d", threads)
+
+
+def yield_to_the_server(niceness: int) -> bool:
+    """In a MONAI Label task subprocess (training, scoring, batch inference), raise this process's nice value to
+    ``niceness``, so that an annotator's ``/infer`` in the server process gets the cores when it needs them and the
+    task takes what is left. The server process itself (and ``run_sync`` tasks inside it) is left alone. Returns
+    whether it lowered the priority. (MONAI Label starts these subprocesses with no priority setting of its own.)"""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if niceness <= 0 or spec is None or spec.name != TASK_PROCESS_MODULE:
+        return False
+    os.nice(max(0, niceness - os.nice(0)))
+    logger.info("Task process %d runs at nice %d, below the server's /infer", os.getpid(), os.nice(0))
+    return True

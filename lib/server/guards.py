@@ -25,7 +25,6 @@ from monailabel.endpoints.user.auth import RBAC, User
 from monailabel.interfaces.datastore import DefaultLabelTag
 from monailabel.utils.async_tasks.utils import tasks
 
-from ..activelearning.submissions import record_submission
 from ..monailabel_compat import align_dicom_seg_segments, put_routes_first, scoring_methods, trainers
 from .errors import InvalidInputError, check_id
 from .infer_request import validate_infer_request
@@ -173,8 +172,7 @@ def guard_routes(app: Any) -> APIRouter:
     ) -> Any:
         options = _json_object(params, "params")
         result = datastore_api.save_label(background_tasks, image, params, tag, label, user.username)
-        tag = tag or DefaultLabelTag.FINAL.value
-        record_submission(app.datastore(), app.leases, image, tag, options, user.username)
+        app.on_label_submitted(background_tasks, image, tag or DefaultLabelTag.FINAL.value, options, user.username)
         return result
 
     @router.put("/datastore/image/info", include_in_schema=False)

@@ -1,0 +1,52 @@
+"""How much an annotator changed the model's pre-label: Dice between the current model's segmentation of a study and
+the final label submitted for it. Near 1 for submission after submission means the labels no longer teach the model
+much: the signal that labeling more studies has stopped paying off."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+from monai.metrics import compute_dice
+from monai.transforms import LoadImage
+from monailabel.interfaces.datastore import Datastore, DefaultLabelTag
+
+from ..infers import NoTrainedModelError, UncertaintyContrastiveInfer
+
+__all__ = ["PRELABEL_DICE_KEY", "label_agreement", "record_prelabel_agreement"]
+
+logger = logging.getLogger(__name__)
+
+PRELABEL_DICE_KEY = "prelabel_dice"
+
+
+def label_agreement(prediction: np.ndarray, label: np.ndarray, values: Iterable[int]) -> float | None:
+    """Dice per label value, averaged over the values that either volume holds (a label both leave out is no
+    agreement to count); None when neither holds any."""
+    prediction, label = np.asarray(prediction), np.asarray(label)
+    if prediction.shape != label.shape:
+        raise ValueError(f"prediction {prediction.shape} and label {label.shape} must be on the same grid")
+    present = [v for v in values if (prediction == v).any() or (label == v).any()]
+    if not present:
+        return None
+    pred = torch.stack([torch.as_tensor(prediction == v) for v in present])[None].float()
+    truth = torch.stack([torch.as_tensor(label == v) for v in present])[None].float()
+    return float(compute_dice(pred, truth, include_background=True, ignore_empty=False).mean())
+
+
+def record_prelabel_agreement(
+    infer_task: UncertaintyContrastiveInfer, datastore: Datastore, image_id: str
+) -> float | None:
+    """Segment the study with the model inference serves now and store its agreement with the study's final label
+    (``prelabel_dice`` in the image info). Without a trained model there is no pre-label: nothing is stored."""
+    try:
+        _, data = infer_task({"image": datastore.get_image_uri(image_id), "skip_writer": True, "logging": "warning"})
+    except NoTrainedModelError:
+        return None
+    label = LoadImage(image_only=True)(datastore.get_label_uri(image_id, DefaultLabelTag.FINAL.value))
+    dice = label_agreement(np.asarray(data["pred"]), np.asarray(label), infer_task.labels.values())
+    datastore.update_image_info(image_id, {PRELABEL_DICE_KEY: dice})
+    logger.info("Pre-label agreement of %s: Dice %s", image_id, dice)
+    return dice

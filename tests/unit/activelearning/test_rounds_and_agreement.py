@@ -1,0 +1,107 @@
+"""Pre-label agreement on hand-made volumes and on a real model's segmentation, and the rounds a team's submissions
+make, on a real local datastore."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+from monailabel.datastore.local import LocalDatastore
+
+from lib.activelearning.prelabel_agreement import PRELABEL_DICE_KEY, label_agreement, record_prelabel_agreement
+from lib.activelearning.rounds import TrainingRun, labeling_rounds, training_runs
+from lib.config import load_config
+from lib.infers import UncertaintyContrastiveInfer
+from lib.networks import DualSubnetSegmenter
+from lib.tools import demo_data
+from lib.tools.weights import save_state_dict
+
+
+def test_agreement_is_dice_averaged_over_the_labels_either_volume_holds() -> None:
+    prediction = np.zeros((4, 4, 4), np.uint8)
+    label = np.zeros_like(prediction)
+    prediction[0, 0, :4] = 1  # 4 organ voxels, 2 of them in the label too
+    label[0, 0, 2:4] = 1
+    label[0, 0, :2] = 0
+    label[3, 3, 3] = 2  # a lesion only the annotator drew
+    # organ: 2 * 2 / (4 + 2) = 2/3; lesion: 0; label 3 in neither volume: not counted
+    assert label_agreement(prediction, label, [1, 2, 3]) == pytest.approx((2 / 3 + 0.0) / 2)
+    assert label_agreement(label, label, [1, 2]) == pytest.approx(1.0)
+    assert label_agreement(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)), [1, 2]) is None
+    with pytest.raises(ValueError, match="same grid"):
+        label_agreement(np.zeros((2, 2, 2)), np.zeros((2, 2, 3)), [1])
+
+
+def test_a_label_equal_to_the_models_own_segmentation_agrees_fully(tmp_path: Path) -> None:
+    """The model's segmentation and the stored label are compared voxel for voxel on the study's grid (the demo
+    studies are LAS: a flipped comparison would not give 1)."""
+    demo_data.generate(tmp_path / "data", num=2, labeled=0, seed=4, shape=(20, 20, 16))
+    datastore = LocalDatastore(str(tmp_path / "data"), auto_reload=False)
+    config = load_config({"width": "2", "patch_size": "[16, 16, 16]"})
+    network = DualSubnetSegmenter(in_channels=1, num_classes=config.num_classes, width=config.width)
+    model = tmp_path / "model" / "m.pt"
+    task = UncertaintyContrastiveInfer(
+        path=[str(model)], network=network, config=config, labels=config.labels, description="test"
+    )
+    image_id = sorted(datastore.list_images())[0]
+    assert record_prelabel_agreement(task, datastore, image_id) is None  # no model yet: no pre-label
+    save_state_dict(network, model)
+    segmentation, _ = task({"image": datastore.get_image_uri(image_id)})
+    values = np.asarray(nib.load(segmentation).dataobj)
+    assert len(np.unique(values)) > 1, "a uniform map would not test the grid"
+    shutil.copy(segmentation, tmp_path / "seg.nii.gz")
+    datastore.save_label(image_id, str(tmp_path / "seg.nii.gz"), "final", {})
+    assert record_prelabel_agreement(task, datastore, image_id) == pytest.approx(1.0)
+    assert datastore.get_image_info(image_id)[PRELABEL_DICE_KEY] == pytest.approx(1.0)
+    # The same label flipped along x no longer agrees: the comparison sees the voxels' places.
+    flipped = nib.load(tmp_path / "seg.nii.gz")
+    nib.save(nib.Nifti1Image(values[::-1].copy(), flipped.affine), tmp_path / "flipped.nii.gz")
+    datastore.save_label(image_id, str(tmp_path / "flipped.nii.gz"), "final", {})
+    assert record_prelabel_agreement(task, datastore, image_id) < 0.99
+
+
+def _labeled_store(tmp_path: Path, submissions: list[tuple[float, float | None, float | None]]) -> LocalDatastore:
+    demo_data.generate(tmp_path / "data", num=len(submissions) + 1, labeled=0, seed=2, shape=(8, 8, 8))
+    datastore = LocalDatastore(str(tmp_path / "data"), auto_reload=False)
+    for image_id, (ts, dice, seconds) in zip(sorted(datastore.list_images()), submissions):
+        truth = tmp_path / "data_groundtruth" / f"{image_id}.nii.gz"
+        datastore.save_label(image_id, str(truth), "final", {})
+        datastore.update_image_info(
+            image_id, {"submitted_ts": ts, PRELABEL_DICE_KEY: dice, "seconds_from_handout": seconds}
+        )
+    return datastore
+
+
+def test_rounds_split_submissions_at_each_training_start(tmp_path: Path) -> None:
+    submissions = [(10, None, 60), (20, None, None), (110, 0.5, 100), (120, 0.7, 300), (210, 0.95, 40)]
+    datastore = _labeled_store(tmp_path, submissions)
+    runs = [TrainingRun(100.0, 0.61), TrainingRun(200.0, 0.78)]
+    report = labeling_rounds(datastore, runs, threshold=0.9, window=2)
+    rounds = report["rounds"]
+    assert [r["submitted"] for r in rounds] == [2, 2, 1]
+    assert [r["labeled"] for r in rounds] == [2, 4, 5]
+    assert [r["validation_dice"] for r in rounds] == [0.61, 0.78, None]
+    assert [r["trained"] for r in rounds] == [True, True, False]
+    assert rounds[0]["prelabel_dice_mean"] is None and rounds[1]["prelabel_dice_mean"] == pytest.approx(0.6)
+    assert rounds[0]["annotation_seconds_median"] == 60 and rounds[1]["annotation_seconds_median"] == 200
+    assert report["stop_signal"]["met"] is False  # 0.7 then 0.95: not both >= 0.9
+    assert report["stop_signal"]["recent_prelabel_dice"] == [0.7, 0.95]
+
+
+def test_the_stop_signal_says_so_once_the_last_submissions_all_agree(tmp_path: Path) -> None:
+    datastore = _labeled_store(tmp_path, [(10, 0.5, None), (20, 0.93, None), (30, 0.97, None)])
+    report = labeling_rounds(datastore, [], threshold=0.9, window=2)
+    assert report["stop_signal"]["met"] is True
+    assert "accepted nearly unchanged" in report["stop_signal"]["message"]
+    assert labeling_rounds(datastore, [], threshold=0.9, window=3)["stop_signal"]["met"] is False
+
+
+def test_training_runs_are_read_from_the_publishers_stats_files(tmp_path: Path) -> None:
+    for run, (start, best) in {"train_01": (200, 0.8), "train_02": (100, -1)}.items():
+        (tmp_path / run).mkdir()
+        (tmp_path / run / f"stats_{start}.json").write_text(json.dumps({"start_ts": start, "best_metric": best}))
+    assert training_runs(str(tmp_path)) == [TrainingRun(100.0, None), TrainingRun(200.0, 0.8)]
