@@ -65,6 +65,41 @@ def _iterations_per_second(server: ServerProcess, seconds: float) -> float:
     return (_iterations(server) - before) / (time.perf_counter() - started)
 
 
+def client_load(
+    url: str, images: list[str], clients: int, requests_per_client: int, desc: str
+) -> tuple[list[tuple[int, float]], float]:
+    """``clients`` threads, each sending ``requests_per_client`` inferences back to back (no think time: the worst
+    case of a team); (status, seconds) per request and the wall time."""
+    started = time.perf_counter()
+    with tqdm(total=clients * requests_per_client, desc=desc, unit="req") as bar:
+
+        def client(index: int) -> list[tuple[int, float]]:
+            own_order = cycle(images[index:] + images[:index])
+            results = []
+            for _ in range(requests_per_client):
+                results.append(_infer(url, next(own_order)))
+                bar.update()
+            return results
+
+        with ThreadPoolExecutor(clients) as pool:
+            results = [r for rs in pool.map(client, range(clients)) for r in rs]
+    return results, time.perf_counter() - started
+
+
+def latency_summary(results: list[tuple[int, float]], wall: float) -> dict[str, Any]:
+    latencies = [seconds for status, seconds in results if status == 200]
+    return {
+        "requests": len(results),
+        "ok": len(latencies),
+        "failed": {str(s): sum(1 for st, _ in results if st == s) for s in {st for st, _ in results if st != 200}},
+        "p50_s": statistics.median(latencies) if latencies else None,
+        "p95_s": float(np.percentile(latencies, 95)) if latencies else None,
+        "max_s": max(latencies) if latencies else None,
+        "wall_s": wall,
+        "throughput_per_s": len(results) / wall,
+    }
+
+
 def infer_under_training(
     server: ServerProcess, images: list[str], clients: int, requests_per_client: int, alone_seconds: float
 ) -> dict[str, Any]:
@@ -83,37 +118,17 @@ def infer_under_training(
     alone_rate = _iterations_per_second(server, alone_seconds)
     second_train = requests.post(f"{url}/train/{MODEL}", json={"max_epochs": 1}, timeout=30)
 
-    started, count_before = time.perf_counter(), _iterations(server)
-    with tqdm(total=clients * requests_per_client, desc="infer during training", unit="req") as bar:
-
-        def client(index: int) -> list[tuple[int, float]]:
-            own_order = cycle(images[index:] + images[:index])
-            results = []
-            for _ in range(requests_per_client):
-                results.append(_infer(url, next(own_order)))
-                bar.update()
-            return results
-
-        with ThreadPoolExecutor(clients) as pool:
-            results = [r for rs in pool.map(client, range(clients)) for r in rs]
-    wall = time.perf_counter() - started
+    count_before = _iterations(server)
+    results, wall = client_load(url, images, clients, requests_per_client, "infer during training")
     loaded_rate = (_iterations(server) - count_before) / wall
     running_at_end = _training_running(url)
     requests.delete(f"{url}/train/", timeout=30)
     rest.wait_until_idle(url, "train")
 
-    latencies = [seconds for status, seconds in results if status == 200]
     return {
+        **latency_summary(results, wall),
         "clients": clients,
         "requests_per_client": requests_per_client,
-        "requests": len(results),
-        "ok": len(latencies),
-        "failed": {str(s): sum(1 for st, _ in results if st == s) for s in {st for st, _ in results if st != 200}},
-        "p50_s": statistics.median(latencies) if latencies else None,
-        "p95_s": float(np.percentile(latencies, 95)) if latencies else None,
-        "max_s": max(latencies) if latencies else None,
-        "wall_s": wall,
-        "throughput_per_s": len(results) / wall,
         "training_iterations_per_s_alone": alone_rate,
         "training_iterations_per_s_under_load": loaded_rate,
         "training_slowdown": alone_rate / loaded_rate if loaded_rate else None,
@@ -142,16 +157,23 @@ def main(argv: list[str]) -> int:
     runs = {}
     for niceness in (0, default_niceness):
         with trained_server(args.out / f"nice{niceness}", {**conf, "task_niceness": str(niceness)}, shape) as server:
-            idle = [_infer(server.url, f"study_{i % 6:03d}")[1] for i in range(IDLE_REQUESTS)]
             images = [f"study_{i:03d}" for i in range(6)]
+            rest.wait_until_idle(server.url, "scoring")  # the scoring run that follows the first training
+            idle = [_infer(server.url, images[i % 6])[1] for i in range(IDLE_REQUESTS)]
+            # The same clients without training: with inference served one request at a time (above), a client's
+            # wait grows with the number of clients even on an idle machine; this is what training adds to.
+            idle_load = latency_summary(*client_load(server.url, images, clients, per_client, "infer, no training"))
             run = infer_under_training(server, images, clients, per_client, alone_seconds)
         run["idle_p50_s"] = statistics.median(idle)
+        run["idle_same_clients"] = idle_load
         run["p95_over_idle_p50"] = run["p95_s"] / run["idle_p50_s"] if run["p95_s"] else None
+        run["p95_over_idle_same_clients_p50"] = run["p95_s"] / idle_load["p50_s"] if run["p95_s"] else None
         runs[str(niceness)] = run
         print(
             f"task_niceness {niceness}: {run['ok']}/{run['requests']} /infer OK during training from {clients} "
-            f"clients; p50 {run['p50_s']:.2f} s, p95 {run['p95_s']:.2f} s (idle p50 {run['idle_p50_s']:.2f} s, "
-            f"p95/idle {run['p95_over_idle_p50']:.1f}x); training {run['training_iterations_per_s_alone']:.2f} -> "
+            f"clients; p50 {run['p50_s']:.2f} s, p95 {run['p95_s']:.2f} s (idle: one client p50 "
+            f"{run['idle_p50_s']:.2f} s, {clients} clients p50 {idle_load['p50_s']:.2f} s p95 {idle_load['p95_s']:.2f} s; "
+            f"p95 / {clients}-client idle p50 {run['p95_over_idle_same_clients_p50']:.1f}x); training {run['training_iterations_per_s_alone']:.2f} -> "
             f"{run['training_iterations_per_s_under_load']:.2f} it/s; second /train: {run['second_train_status']}"
         )
     write_json(args.out / "load.json", {"shape": shape, "conf": conf, "runs": runs})
