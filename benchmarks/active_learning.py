@@ -147,7 +147,9 @@ def run_loop(strategy: str, seed: int, plan: dict, pairs: list[dict], work: Path
                         record["spearman_score_vs_error"] = float(
                             spearmanr([scores[s] for s in unlabeled], errors).statistic
                         )
-                response = requests.post(f"{server.url}/activelearning/{how.server_strategy}", json={}, timeout=60)
+                response = requests.post(
+                    f"{server.url}/activelearning/{how.server_strategy}", json=_client(how), timeout=60
+                )
                 response.raise_for_status()
                 choice = response.json()
                 if choice.get("strategy_fallback"):
@@ -157,9 +159,35 @@ def run_loop(strategy: str, seed: int, plan: dict, pairs: list[dict], work: Path
                 labeled.append(choice["id"])
             rounds.append(record)
             bar.update(1)
+        agreement = _prelabel_dice(server.url, [r["picked"] for r in rounds if "picked" in r])
+        for record in rounds:
+            if "picked" in record:
+                record["picked_prelabel_dice"] = agreement[record["picked"]]
+        report = requests.get(f"{server.url}/activelearning/rounds/", timeout=60)
+        report.raise_for_status()
     finally:
         server.stop()
-    return {"strategy": strategy, "seed": seed, "rounds": rounds}
+    return {"strategy": strategy, "seed": seed, "rounds": rounds, "server_rounds": report.json()}
+
+
+def _client(how: LoopStrategy) -> dict[str, str]:
+    """The app's strategies lease what they hand out to a client (the loop is one annotator); MONAI Label's own
+    strategies take no options."""
+    return {"client_id": "benchmark"} if how.server_strategy in ("uncertainty", "random") else {}
+
+
+def _prelabel_dice(url: str, ids: list[str], timeout: float = 120.0) -> dict[str, float | None]:
+    """The pre-label agreement the server stored for each submitted study (computed after each submission's
+    response: wait for all)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        objects = requests.get(f"{url}/datastore/", params={"output": "all"}, timeout=30).json()["objects"]
+        infos = {i: objects[i]["image"]["info"] for i in ids}
+        if all("prelabel_dice" in info for info in infos.values()):
+            return {i: info["prelabel_dice"] for i, info in infos.items()}
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no prelabel_dice for every submitted study after {timeout:.0f} s")
+        time.sleep(0.5)
 
 
 def labels_to_reach(curve: dict[int, float], target: float) -> int | None:
@@ -170,9 +198,13 @@ def labels_to_reach(curve: dict[int, float], target: float) -> int | None:
 def write_results(loops: list[dict[str, Any]], plan: dict, seconds: float, out: Path) -> dict[str, Any]:
     """Learning curves, the labels each strategy needs to reach random's final Dice, the score/error correlation."""
     curves: dict[str, dict[int, list[float]]] = {}
+    agreement: dict[str, dict[int, list[float]]] = {}
     for loop in loops:
         for r in loop["rounds"]:
             curves.setdefault(loop["strategy"], {}).setdefault(r["labeled"], []).append(r["test_dice"])
+            if r.get("picked_prelabel_dice") is not None:
+                by_count = agreement.setdefault(loop["strategy"], {})
+                by_count.setdefault(r["labeled"], []).append(r["picked_prelabel_dice"])
     mean_curves = {s: {c: float(np.mean(v)) for c, v in by.items()} for s, by in curves.items()}
     summary: dict[str, Any] = {"mean_test_dice": mean_curves}
     if "random" in mean_curves:
@@ -186,6 +218,14 @@ def write_results(loops: list[dict[str, Any]], plan: dict, seconds: float, out: 
     result = {"plan": plan, "conf": CONF, "seconds": seconds, "summary": summary, "loops": loops}
     write_json(out / "active_learning.json", result)
     learning_curve_plot(curves, out / "active_learning.png", "Active learning on the synthetic set (REST loop)")
+    # How much the annotator had to change the model's segmentation of each picked study (the server's pre-label
+    # agreement): low for a strategy that picks where the model is wrong.
+    learning_curve_plot(
+        agreement,
+        out / "active_learning_prelabel.png",
+        "Pre-label agreement of the picked study (server's signal)",
+        ylabel="Dice, model's pre-label vs submitted label",
+    )
     return result
 
 

@@ -87,8 +87,10 @@ def score_error_plot(runs: dict[str, dict[str, Any]], scores: tuple[str, ...], p
     _save(fig, path)
 
 
-def learning_curve_plot(curves: dict[str, dict[int, list[float]]], path: Path, title: str) -> None:
-    """Test Dice against the number of labeled studies, one line per strategy, mean over seeds with a min–max band."""
+def learning_curve_plot(
+    curves: dict[str, dict[int, list[float]]], path: Path, title: str, ylabel: str = "test Dice (mean over labels)"
+) -> None:
+    """A Dice against the number of labeled studies, one line per strategy, mean over seeds with a min–max band."""
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for strategy, by_count in sorted(curves.items()):
         counts = sorted(by_count)
@@ -97,7 +99,7 @@ def learning_curve_plot(curves: dict[str, dict[int, list[float]]], path: Path, t
         ax.plot(counts, mean, marker="o", label=f"{strategy} ({len(values[0])} seeds)")
         ax.fill_between(counts, [v.min() for v in values], [v.max() for v in values], alpha=0.2)
     ax.set_xlabel("labeled studies")
-    ax.set_ylabel("test Dice (mean over labels)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()

@@ -64,7 +64,13 @@ def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: P
         counts = [r["labeled"] for r in loop["rounds"]]
         assert counts == list(range(counts[0], counts[0] + len(counts)))  # one more label per round
         assert all("picked" in r for r in loop["rounds"][:-1])
+        # The study picked after the first training run was segmented by that model when its label came in.
+        assert all(0.0 <= r["picked_prelabel_dice"] <= 1.0 for r in loop["rounds"][:-1])
+        server_rounds = loop["server_rounds"]["rounds"]
+        assert sum(r["submitted"] for r in server_rounds) == counts[-1]
+        assert [r["trained"] for r in server_rounds] == [True] * len(loop["rounds"]) + [False]
     assert (tmp_path / "active_learning.png").stat().st_size > 10_000
+    assert (tmp_path / "active_learning_prelabel.png").stat().st_size > 10_000
 
 
 def test_score_error_scores_every_unlabeled_study_with_every_candidate(tmp_path: Path, data: Path) -> None:
@@ -98,3 +104,21 @@ def test_speed_reports_scoring_inference_and_training_figures(tmp_path: Path, da
         assert result["infer"][kind]["wall_seconds"] >= split["infer"] > 0
     assert result["training"]["seconds_per_iteration"] > 0
     assert result["training"]["peak_rss_gib"] > 0.1
+
+
+def test_load_compares_task_niceness_zero_with_the_default(tmp_path: Path, data: Path) -> None:
+    result = _run("load", tmp_path, data)
+    assert set(result["runs"]) == {"0", "19"}
+    for run in result["runs"].values():
+        assert run["ok"] == run["requests"] and run["second_train_status"] == 429
+        assert run["idle_same_clients"]["ok"] == run["idle_same_clients"]["requests"]
+        assert run["training_iterations_per_s_alone"] > 0
+
+
+def test_sliding_window_scores_every_overlap_on_the_same_model(tmp_path: Path, data: Path) -> None:
+    result = _run("sliding_window", tmp_path, data)
+    assert [s["overlap"] for s in result["summary"]] == [0.25, 0.125, 0.0]
+    reference = result["summary"][0]
+    assert reference["validation_minus_reference_points"]["mean"] == 0.0
+    assert result["chosen_overlap"] in (0.25, 0.125, 0.0)
+    assert all(0.0 <= run["test_dice"] <= 1.0 for run in result["runs"])
