@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from lib.config import load_config
 from lib.networks import DualSubnetSegmenter
-from lib.tools import demo_data
+from lib.tools import demo_data, rest
 from lib.tools.server_process import ServerProcess, copy_app
 from lib.tools.weights import save_state_dict
 from main import UncertaintyContrastiveApp
@@ -103,6 +103,8 @@ def measure_infer(app_dir: Path, studies: Path, image_id: str, repeats: int, log
     """``/infer`` on one study, ``repeats`` times per output kind after one warm-up call; medians."""
     server = ServerProcess(app_dir, studies, CONF, log=log).start()
     try:
+        # MONAI Label scores every study when the server starts (both scorers here): timed on an idle server.
+        rest.wait_until_idle(server.url, "scoring")
         client = MONAILabelClient(server.url, tmpdir=tempfile.mkdtemp())
         result = {}
         for kind, params in (("nifti_gz", {}), ("ohif_nrrd", OHIF_OUTPUT)):
