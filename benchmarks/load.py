@@ -66,17 +66,20 @@ def _iterations_per_second(server: ServerProcess, seconds: float) -> float:
 
 
 def client_load(
-    url: str, images: list[str], clients: int, requests_per_client: int, desc: str
+    url: str, images: list[str], clients: int, requests_per_client: int, desc: str, think: float = 0.0
 ) -> tuple[list[tuple[int, float]], float]:
-    """``clients`` threads, each sending ``requests_per_client`` inferences back to back (no think time: the worst
-    case of a team); (status, seconds) per request and the wall time."""
+    """``clients`` threads, each sending ``requests_per_client`` inferences, ``think`` seconds apart (0: back to
+    back, the worst case of a team; an annotator looks at each result for a while); (status, seconds) per request
+    and the wall time."""
     started = time.perf_counter()
     with tqdm(total=clients * requests_per_client, desc=desc, unit="req") as bar:
 
         def client(index: int) -> list[tuple[int, float]]:
             own_order = cycle(images[index:] + images[:index])
             results = []
-            for _ in range(requests_per_client):
+            for request in range(requests_per_client):
+                if request:
+                    time.sleep(think)
                 results.append(_infer(url, next(own_order)))
                 bar.update()
             return results
@@ -101,7 +104,12 @@ def latency_summary(results: list[tuple[int, float]], wall: float) -> dict[str, 
 
 
 def infer_under_training(
-    server: ServerProcess, images: list[str], clients: int, requests_per_client: int, alone_seconds: float
+    server: ServerProcess,
+    images: list[str],
+    clients: int,
+    requests_per_client: int,
+    alone_seconds: float,
+    think: float = 0.0,
 ) -> dict[str, Any]:
     """Start a long training run, time it alone for ``alone_seconds``, then send ``clients`` x ``requests_per_client``
     inferences from as many threads, try a second training run meanwhile, then stop the first. Seconds."""
@@ -119,7 +127,7 @@ def infer_under_training(
     second_train = requests.post(f"{url}/train/{MODEL}", json={"max_epochs": 1}, timeout=30)
 
     count_before = _iterations(server)
-    results, wall = client_load(url, images, clients, requests_per_client, "infer during training")
+    results, wall = client_load(url, images, clients, requests_per_client, "infer during training", think)
     loaded_rate = (_iterations(server) - count_before) / wall
     running_at_end = _training_running(url)
     requests.delete(f"{url}/train/", timeout=30)
@@ -129,6 +137,7 @@ def infer_under_training(
         **latency_summary(results, wall),
         "clients": clients,
         "requests_per_client": requests_per_client,
+        "think_seconds": think,
         "training_iterations_per_s_alone": alone_rate,
         "training_iterations_per_s_under_load": loaded_rate,
         "training_slowdown": alone_rate / loaded_rate if loaded_rate else None,
@@ -142,6 +151,7 @@ def main(argv: list[str]) -> int:
     parser = benchmark_parser("load", DESCRIPTION)
     parser.add_argument("--clients", type=int, default=None, help="concurrent clients (default 4; --quick 2)")
     parser.add_argument("--requests", type=int, default=None, help="requests per client (default 10; --quick 3)")
+    parser.add_argument("--think", type=float, default=0.0, help="seconds each client waits between requests")
     args = parser.parse_args(argv)
     clients = args.clients or (2 if args.quick else 4)
     per_client = args.requests or (3 if args.quick else 10)
@@ -162,8 +172,10 @@ def main(argv: list[str]) -> int:
             idle = [_infer(server.url, images[i % 6])[1] for i in range(IDLE_REQUESTS)]
             # The same clients without training: with inference served one request at a time (above), a client's
             # wait grows with the number of clients even on an idle machine; this is what training adds to.
-            idle_load = latency_summary(*client_load(server.url, images, clients, per_client, "infer, no training"))
-            run = infer_under_training(server, images, clients, per_client, alone_seconds)
+            idle_load = latency_summary(
+                *client_load(server.url, images, clients, per_client, "infer, no training", args.think)
+            )
+            run = infer_under_training(server, images, clients, per_client, alone_seconds, args.think)
         run["idle_p50_s"] = statistics.median(idle)
         run["idle_same_clients"] = idle_load
         run["p95_over_idle_p50"] = run["p95_s"] / run["idle_p50_s"] if run["p95_s"] else None
@@ -176,7 +188,7 @@ def main(argv: list[str]) -> int:
             f"p95 / {clients}-client idle p50 {run['p95_over_idle_same_clients_p50']:.1f}x); training {run['training_iterations_per_s_alone']:.2f} -> "
             f"{run['training_iterations_per_s_under_load']:.2f} it/s; second /train: {run['second_train_status']}"
         )
-    write_json(args.out / "load.json", {"shape": shape, "conf": conf, "runs": runs})
+    write_json(args.out / "load.json", {"shape": shape, "conf": conf, "think_seconds": args.think, "runs": runs})
     print(f"wrote {args.out / 'load.json'}")
     ok = all(r["ok"] == r["requests"] and r["second_train_status"] == 429 for r in runs.values())
     return 0 if ok else 1
