@@ -31,17 +31,19 @@ from lib.networks import DualSubnetSegmenter
 from lib.runtime import yield_to_the_server
 from lib.scoring import MeanUncertaintyScoring
 from lib.server.guards import RequestGuards
+from lib.server.ohif_config import OhifViewer
 from lib.server.team import LabelingTeam
 from lib.trainers import UncertaintyContrastiveTrain
 
 logger = logging.getLogger(__name__)
 
 
-class UncertaintyContrastiveApp(LabelingTeam, RequestGuards, MONAILabelApp):
+class UncertaintyContrastiveApp(OhifViewer, LabelingTeam, RequestGuards, MONAILabelApp):
     """Kept cheap to construct: MONAI Label re-creates the app in every training and scoring subprocess.
 
     ``RequestGuards`` checks requests before MONAI Label runs them (clear 4xx for bad input); ``LabelingTeam`` records
-    what each submitted label says about the round and serves ``GET /activelearning/rounds/``.
+    what each submitted label says about the round and serves ``GET /activelearning/rounds/``; ``OhifViewer`` serves
+    the OHIF configuration with the app's MONAI Label mode (brush tools, Save Label).
     """
 
     def __init__(self, app_dir: str, studies: str, conf: dict[str, Any]) -> None:

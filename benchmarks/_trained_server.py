@@ -22,15 +22,15 @@ LABELED = ("study_000", "study_001", "study_002")
 
 @contextmanager
 def trained_server(
-    work: Path, conf: dict[str, str] = CONF, shape: tuple[int, int, int] = (32, 32, 24)
+    work: Path, conf: dict[str, str] = CONF, shape: tuple[int, int, int] = (32, 32, 24), env: dict | None = None
 ) -> Iterator[ServerProcess]:
     """Six studies of ``shape`` under ``work``, three of them labeled, a model trained for two epochs with ``conf``;
-    stopped on exit."""
+    the server started with ``env`` added; stopped on exit."""
     shutil.rmtree(work, ignore_errors=True)
     app_dir = copy_app(work / "app")
     studies = work / "data"
     demo_data.generate(studies, num=6, labeled=0, seed=11, shape=shape)
-    server = ServerProcess(app_dir, studies, conf, log=work / "server.log").start()
+    server = ServerProcess(app_dir, studies, conf, log=work / "server.log", env=env).start()
     try:
         client = MONAILabelClient(server.url, tmpdir=str(work / "client"))
         for image_id in LABELED:

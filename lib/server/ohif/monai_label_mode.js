@@ -1,0 +1,368 @@
+/*
+ * The app's MONAI Label mode for the OHIF 3.10.0-beta.5 viewer that monailabel 0.8.5 ships, appended by the server to
+ * the stock /ohif/app-config.js (lib/server/ohif_config.py). OHIF loads window.config.modes before its bundled modes
+ * and keeps the first mode of an id, so this one replaces the bundled '@ohif/mode-monai-label' without rebuilding
+ * OHIF. It keeps what the bundled mode has and adds what an annotator needs to correct and save in the browser:
+ *
+ *  - OHIF's segmentation panel with Brush, Eraser, Threshold and Shapes beside the MONAI Label panel (the bundled mode
+ *    names BrushTools/Shapes but never defines them, so the panel could not be added);
+ *  - a Save Label button: the labelmap the panel fills ('1'), segments mapped to the app's label values by name (a
+ *    segment the app does not label, such as 'uncertain', is never saved), sent as label.bin with
+ *    PUT /datastore/label (tag final); the server's answer, or its error message, is shown;
+ *  - Next Sample with the 'uncertainty' strategy (the bundled panel starts at 'random' and, lacking a change handler,
+ *    always asks for 'random': the request is pointed at the strategy its select shows);
+ *  - Export DICOM SEG left out of this mode (in this build it tears down the viewer: OHIF/Viewers #4584).
+ *
+ * __APP__ is replaced by the server with {labels: {name: value}, defaultStrategy, apiRoot}.
+ */
+(function () {
+  'use strict';
+
+  const APP = __APP__;
+  const MODE_ID = '@ohif/mode-monai-label';
+  const LABELMAP_ID = '1'; // the segmentation the MONAI Label panel creates and fills
+  const CLIENT_ID = (function () {
+    const key = 'monailabel-client-id';
+    let id = window.sessionStorage.getItem(key);
+    if (!id) {
+      id = 'ohif-' + Math.random().toString(36).slice(2, 10);
+      window.sessionStorage.setItem(key, id);
+    }
+    return id;
+  })();
+
+  const setToolActiveToolbar = {
+    commandName: 'setToolActiveToolbar',
+    commandOptions: { toolGroupIds: ['default', 'mpr', 'SRToolGroup', 'volume3d'] },
+  };
+
+  function tool(id, icon, label, evaluate) {
+    return { id, uiType: 'ohif.radioGroup', props: { icon, label, commands: setToolActiveToolbar, evaluate } };
+  }
+
+  function brushOptions(prefix, toolNames, radius) {
+    return [
+      {
+        name: 'Radius (mm)', id: prefix + '-radius', type: 'range', min: 0.5, max: 99.5, step: 0.5, value: radius,
+        commands: { commandName: 'setBrushSize', commandOptions: { toolNames } },
+      },
+      {
+        name: 'Shape', type: 'radio', id: prefix + '-mode', value: toolNames[0],
+        values: [{ value: toolNames[0], label: 'Circle' }, { value: toolNames[1], label: 'Sphere' }],
+        commands: 'setToolActiveToolbar',
+      },
+    ];
+  }
+
+  const toolbarButtons = [
+    tool('WindowLevel', 'tool-window-level', 'Window Level', 'evaluate.cornerstoneTool'),
+    tool('Pan', 'tool-move', 'Pan', 'evaluate.cornerstoneTool'),
+    tool('Zoom', 'tool-zoom', 'Zoom', 'evaluate.cornerstoneTool'),
+    tool('TrackballRotate', 'tool-3d-rotate', '3D Rotate', {
+      name: 'evaluate.cornerstoneTool', disabledText: 'Select a 3D viewport to enable this tool',
+    }),
+    {
+      id: 'Capture', uiType: 'ohif.radioGroup',
+      props: { icon: 'tool-capture', label: 'Capture', commands: 'showDownloadViewportModal', evaluate: 'evaluate.action' },
+    },
+    {
+      id: 'Layout', uiType: 'ohif.layoutSelector',
+      props: { rows: 3, columns: 4, evaluate: 'evaluate.action', commands: 'setViewportGridLayout' },
+    },
+    {
+      id: 'Crosshairs', uiType: 'ohif.radioGroup',
+      props: {
+        icon: 'tool-crosshair', label: 'Crosshairs',
+        commands: { commandName: 'setToolActiveToolbar', commandOptions: { toolGroupIds: ['mpr'] } },
+        evaluate: { name: 'evaluate.cornerstoneTool', disabledText: 'Select an MPR viewport to enable this tool' },
+      },
+    },
+    {
+      id: 'SaveLabel', uiType: 'ohif.radioGroup',
+      props: { icon: 'icon-upload', label: 'Save Label', commands: 'monaiLabelSaveLabel', evaluate: 'evaluate.action' },
+    },
+    {
+      id: 'BrushTools', uiType: 'ohif.buttonGroup',
+      props: {
+        groupId: 'BrushTools',
+        items: [
+          {
+            id: 'Brush', icon: 'icon-tool-brush', label: 'Brush',
+            evaluate: {
+              name: 'evaluate.cornerstone.segmentation', toolNames: ['CircularBrush', 'SphereBrush'],
+              disabledText: 'Connect the MONAI Label panel first: it creates the segmentation to paint in.',
+            },
+            options: brushOptions('brush', ['CircularBrush', 'SphereBrush'], 5),
+          },
+          {
+            id: 'Eraser', icon: 'icon-tool-eraser', label: 'Eraser',
+            evaluate: { name: 'evaluate.cornerstone.segmentation', toolNames: ['CircularEraser', 'SphereEraser'] },
+            options: brushOptions('eraser', ['CircularEraser', 'SphereEraser'], 5),
+          },
+          {
+            id: 'Threshold', icon: 'icon-tool-threshold', label: 'Threshold Tool',
+            evaluate: {
+              name: 'evaluate.cornerstone.segmentation', toolNames: ['ThresholdCircularBrush', 'ThresholdSphereBrush'],
+            },
+            options: brushOptions('threshold', ['ThresholdCircularBrush', 'ThresholdSphereBrush'], 5).concat([
+              {
+                name: 'ThresholdRange', type: 'double-range', id: 'threshold-range',
+                min: -1000, max: 1000, step: 1, value: [100, 600],
+                commands: {
+                  commandName: 'setThresholdRange',
+                  commandOptions: { toolNames: ['ThresholdCircularBrush', 'ThresholdSphereBrush'] },
+                },
+              },
+            ]),
+          },
+        ],
+      },
+    },
+    {
+      id: 'Shapes', uiType: 'ohif.radioGroup',
+      props: {
+        label: 'Shapes', icon: 'icon-tool-shape',
+        evaluate: {
+          name: 'evaluate.cornerstone.segmentation', toolNames: ['CircleScissor', 'SphereScissor', 'RectangleScissor'],
+        },
+        options: [
+          {
+            name: 'Shape', type: 'radio', value: 'CircleScissor', id: 'shape-mode',
+            values: [
+              { value: 'CircleScissor', label: 'Circle' },
+              { value: 'SphereScissor', label: 'Sphere' },
+              { value: 'RectangleScissor', label: 'Rectangle' },
+            ],
+            commands: 'setToolActiveToolbar',
+          },
+        ],
+      },
+    },
+  ];
+
+  function createTools(utilityModule) {
+    const { toolNames, Enums } = utilityModule.exports;
+    const brush = (toolName, activeStrategy) => ({ toolName, parentTool: 'Brush', configuration: { activeStrategy } });
+    return {
+      active: [
+        { toolName: toolNames.WindowLevel, bindings: [{ mouseButton: Enums.MouseBindings.Primary }] },
+        { toolName: toolNames.Pan, bindings: [{ mouseButton: Enums.MouseBindings.Auxiliary }] },
+        { toolName: toolNames.Zoom, bindings: [{ mouseButton: Enums.MouseBindings.Secondary }] },
+        { toolName: toolNames.StackScroll, bindings: [{ mouseButton: Enums.MouseBindings.Wheel }] },
+      ],
+      passive: [
+        brush('CircularBrush', 'FILL_INSIDE_CIRCLE'),
+        brush('CircularEraser', 'ERASE_INSIDE_CIRCLE'),
+        brush('SphereBrush', 'FILL_INSIDE_SPHERE'),
+        brush('SphereEraser', 'ERASE_INSIDE_SPHERE'),
+        brush('ThresholdCircularBrush', 'THRESHOLD_INSIDE_CIRCLE'),
+        brush('ThresholdSphereBrush', 'THRESHOLD_INSIDE_SPHERE'),
+        { toolName: toolNames.CircleScissors },
+        { toolName: toolNames.RectangleScissors },
+        { toolName: toolNames.SphereScissors },
+        { toolName: toolNames.StackScroll },
+        { toolName: 'ProbeMONAILabel' },
+      ],
+      disabled: [{ toolName: toolNames.ReferenceLines }],
+    };
+  }
+
+  function initToolGroups(extensionManager, toolGroupService) {
+    const utilityModule = extensionManager.getModuleEntry('@ohif/extension-cornerstone.utilityModule.tools');
+    toolGroupService.createToolGroupAndAddTools('default', createTools(utilityModule));
+    const mpr = createTools(utilityModule);
+    mpr.disabled.push({ toolName: utilityModule.exports.toolNames.Crosshairs, configuration: { disableOnPassive: true } });
+    toolGroupService.createToolGroupAndAddTools('mpr', mpr);
+    const { toolNames, Enums } = utilityModule.exports;
+    toolGroupService.createToolGroupAndAddTools('volume3d', {
+      active: [
+        { toolName: toolNames.TrackballRotateTool, bindings: [{ mouseButton: Enums.MouseBindings.Primary }] },
+        { toolName: toolNames.Zoom, bindings: [{ mouseButton: Enums.MouseBindings.Secondary }] },
+        { toolName: toolNames.Pan, bindings: [{ mouseButton: Enums.MouseBindings.Auxiliary }] },
+      ],
+    });
+  }
+
+  /* The labelmap as the app's label values, one byte per voxel of the series in the viewer's frame order (MONAI
+   * Label's binary_to_image puts label.bin on the series grid). Returns null when the panel has made none. */
+  function labelBytes(segmentationService) {
+    const segmentation = segmentationService.getSegmentation(LABELMAP_ID);
+    const volume = segmentationService.getLabelmapVolume(LABELMAP_ID);
+    if (!segmentation || !volume) {
+      return null;
+    }
+    const toApp = new Uint8Array(256);
+    for (const [index, segment] of Object.entries(segmentation.segments || {})) {
+      if (segment && Object.prototype.hasOwnProperty.call(APP.labels, segment.label)) {
+        toApp[Number(index)] = APP.labels[segment.label];
+      }
+    }
+    const data = volume.voxelManager.getCompleteScalarDataArray();
+    const bytes = new Uint8Array(data.length);
+    let labeled = 0;
+    for (let i = 0; i < data.length; i++) {
+      bytes[i] = toApp[data[i]];
+      labeled += bytes[i] ? 1 : 0;
+    }
+    return { bytes, labeled };
+  }
+
+  function activeSeriesUID(servicesManager) {
+    const { viewportGridService, displaySetService } = servicesManager.services;
+    const { activeViewportId, viewports } = viewportGridService.getState();
+    const uids = viewports.get(activeViewportId).displaySetInstanceUIDs;
+    for (const uid of uids) {
+      const displaySet = displaySetService.getDisplaySetByUID(uid);
+      if (displaySet && displaySet.Modality !== 'SEG') {
+        return displaySet.SeriesInstanceUID;
+      }
+    }
+    return displaySetService.getDisplaySetByUID(uids[0]).SeriesInstanceUID;
+  }
+
+  async function saveLabel(servicesManager) {
+    const { segmentationService, uiNotificationService } = servicesManager.services;
+    const notify = (type, message) =>
+      uiNotificationService.show({ title: 'MONAI Label', message, type, duration: type === 'success' ? 4000 : 10000 });
+    const label = labelBytes(segmentationService);
+    if (!label) {
+      notify('error', 'Nothing to save: connect the MONAI Label panel, then segment or paint the study.');
+      return;
+    }
+    if (!label.labeled) {
+      notify('warning', 'Nothing to save: no voxel is labeled ' + Object.keys(APP.labels).join(' or ') + '.');
+      return;
+    }
+    const series = activeSeriesUID(servicesManager);
+    const form = new FormData();
+    form.append('params', JSON.stringify({ client_id: CLIENT_ID }));
+    form.append('label', new Blob([label.bytes], { type: 'application/octet-stream' }), 'label.bin');
+    const url = APP.apiRoot + '/datastore/label?image=' + encodeURIComponent(series) + '&tag=final';
+    let response;
+    try {
+      response = await fetch(url, { method: 'PUT', body: form });
+    } catch (error) {
+      notify('error', 'Label not saved: the MONAI Label server did not answer (' + error.message + ').');
+      return;
+    }
+    if (!response.ok) {
+      let detail = response.statusText;
+      try {
+        detail = (await response.json()).detail || detail;
+      } catch (error) {
+        /* not JSON: keep the status text */
+      }
+      notify('error', 'Label not saved (' + response.status + '): ' + detail);
+      return;
+    }
+    notify('success', 'Label saved: ' + label.labeled + ' labeled voxels.');
+  }
+
+  /* The bundled panel always asks for /activelearning/random (its strategy select has no change handler): point
+   * the request at the strategy the select shows, and show APP.defaultStrategy first. */
+  function strategySelect() {
+    for (const select of document.querySelectorAll('select.actionInput')) {
+      if (select.querySelector('option[value="' + APP.defaultStrategy + '"]')) {
+        return select;
+      }
+    }
+    return null;
+  }
+
+  function followStrategySelect() {
+    const open = XMLHttpRequest.prototype.open;
+    XMLHttpRequest.prototype.open = function (method, url) {
+      const args = Array.prototype.slice.call(arguments);
+      const select = strategySelect();
+      if (typeof url === 'string' && select && /\/activelearning\/random(\?|$)/.test(url)) {
+        args[1] = url.replace('/activelearning/random', '/activelearning/' + encodeURIComponent(select.value));
+      }
+      return open.apply(this, args);
+    };
+    new MutationObserver(() => {
+      const select = strategySelect();
+      if (select && !select.dataset.appDefault) {
+        select.dataset.appDefault = 'set';
+        select.value = APP.defaultStrategy;
+      }
+    }).observe(document.documentElement, { childList: true, subtree: true });
+  }
+
+  const extensionDependencies = {
+    '@ohif/extension-default': '^3.0.0',
+    '@ohif/extension-cornerstone': '^3.0.0',
+    '@ohif/extension-cornerstone-dicom-seg': '^3.0.0',
+    '@ohif/extension-monai-label': '^3.0.0',
+  };
+
+  function modeFactory() {
+    return {
+      id: MODE_ID,
+      routeName: 'monai-label',
+      displayName: 'MONAI Label',
+      onModeEnter: ({ servicesManager, extensionManager, commandsManager }) => {
+        const { measurementService, toolbarService, toolGroupService } = servicesManager.services;
+        measurementService.clearMeasurements();
+        initToolGroups(extensionManager, toolGroupService);
+        commandsManager.registerCommand('DEFAULT', 'monaiLabelSaveLabel', {
+          commandFn: () => saveLabel(servicesManager),
+        });
+        toolbarService.addButtons(toolbarButtons);
+        toolbarService.createButtonSection('primary', [
+          'WindowLevel', 'Pan', 'Zoom', 'TrackballRotate', 'Capture', 'Layout', 'Crosshairs', 'SaveLabel',
+        ]);
+        toolbarService.createButtonSection('segmentationToolbox', ['BrushTools', 'Shapes']);
+      },
+      onModeExit: ({ servicesManager }) => {
+        const s = servicesManager.services;
+        s.uiDialogService.dismissAll();
+        s.uiModalService.hide();
+        s.toolGroupService.destroy();
+        s.syncGroupService.destroy();
+        s.segmentationService.destroy();
+        s.cornerstoneViewportService.destroy();
+      },
+      validationTags: { study: [], series: [] },
+      isValidMode: ({ modalities }) => {
+        const list = modalities.split('\\');
+        return { valid: list.includes('CT') || list.includes('MR'), description: 'Needs a CT or MR series' };
+      },
+      routes: [
+        {
+          path: 'monai-label',
+          layoutTemplate: () => ({
+            id: '@ohif/extension-default.layoutTemplateModule.viewerLayout',
+            props: {
+              rightPanelDefaultClosed: false,
+              leftPanels: ['@ohif/extension-default.panelModule.seriesList'],
+              rightPanels: [
+                '@ohif/extension-monai-label.panelModule.monailabel',
+                '@ohif/extension-cornerstone.panelModule.panelSegmentationWithTools',
+              ],
+              viewports: [
+                {
+                  namespace: '@ohif/extension-cornerstone.viewportModule.cornerstone',
+                  displaySetsToDisplay: ['@ohif/extension-default.sopClassHandlerModule.stack'],
+                },
+                {
+                  namespace: '@ohif/extension-cornerstone-dicom-seg.viewportModule.dicom-seg',
+                  displaySetsToDisplay: ['@ohif/extension-cornerstone-dicom-seg.sopClassHandlerModule.dicom-seg'],
+                },
+              ],
+            },
+          }),
+        },
+      ],
+      extensions: extensionDependencies,
+      hangingProtocol: 'mpr',
+      sopClassHandlers: [
+        '@ohif/extension-default.sopClassHandlerModule.stack',
+        '@ohif/extension-cornerstone-dicom-seg.sopClassHandlerModule.dicom-seg',
+      ],
+      hotkeys: [],
+    };
+  }
+
+  followStrategySelect();
+  window.config.modes = [{ id: MODE_ID, modeFactory, extensionDependencies }];
+})();
