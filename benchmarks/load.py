@@ -184,17 +184,15 @@ def main(argv: list[str]) -> int:
         run["p95_over_idle_p50"] = run["p95_s"] / run["idle_p50_s"] if run["p95_s"] else None
         run["p95_over_idle_same_clients_p50"] = run["p95_s"] / idle_load["p50_s"] if run["p95_s"] else None
         runs[str(niceness)] = run
+        idle_one, idle_p50, idle_p95 = run["idle_p50_s"], idle_load["p50_s"], idle_load["p95_s"]
         print(
             f"task_niceness {niceness}: {run['ok']}/{run['requests']} /infer OK during training from {clients} "
-            f"clients; p50 {run['p50_s']:.2f} s, p95 {run['p95_s']:.2f} s (idle: one client p50 "
-            f"{run['idle_p50_s']:.2f} s, {clients} clients p50 {idle_load['p50_s']:.2f} s p95 {idle_load['p95_s']:.2f} s; "
-            f"p95 / {clients}-client idle p50 {run['p95_over_idle_same_clients_p50']:.1f}x); training {run['training_iterations_per_s_alone']:.2f} -> "
-            f"{run['training_iterations_per_s_under_load']:.2f} it/s; second /train: {run['second_train_status']}"
+            f"clients; p50 {run['p50_s']:.2f} s, p95 {run['p95_s']:.2f} s (idle: one client p50 {idle_one:.2f} s, "
+            f"{clients} clients p50 {idle_p50:.2f} s p95 {idle_p95:.2f} s; p95 / {clients}-client idle p50 "
+            f"{run['p95_over_idle_same_clients_p50']:.1f}x); training {run['training_iterations_per_s_alone']:.2f} "
+            f"-> {run['training_iterations_per_s_under_load']:.2f} it/s; second /train: {run['second_train_status']}"
         )
     write_json(args.out / "load.json", {"shape": shape, "conf": conf, "think_seconds": args.think, "runs": runs})
     print(f"wrote {args.out / 'load.json'}")
     ok = all(r["ok"] == r["requests"] and r["second_train_status"] == 429 for r in runs.values())
     return 0 if ok else 1
-
-
-

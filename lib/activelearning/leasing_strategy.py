@@ -52,7 +52,9 @@ class LeasingStrategy(Strategy):
                 raise InvalidInputError(422, f"k={k} is more than the {len(unlabeled)} unlabeled studies")
             now = self.book.now()
             leases = self.book.leases(datastore, unlabeled, now)
-            held = sorted((i for i, lease in leases.items() if lease.client_id == client_id), key=lambda i: leases[i].ts)
+            held = sorted(
+                (i for i, lease in leases.items() if lease.client_id == client_id), key=lambda i: leases[i].ts
+            )
             if options.skip:
                 self.book.release(datastore, held)  # and not handed out again in this pick: they are in ``leases``
                 held = []

@@ -49,7 +49,12 @@ def _submissions(datastore: Datastore) -> list[dict[str, Any]]:
         if ts is None:
             ts = (datastore.get_label_info(image_id, DefaultLabelTag.FINAL.value) or {}).get("ts", 0)
         entries.append(
-            {"id": image_id, "ts": float(ts), "dice": info.get(PRELABEL_DICE_KEY), "seconds": info.get("seconds_from_handout")}
+            {
+                "id": image_id,
+                "ts": float(ts),
+                "dice": info.get(PRELABEL_DICE_KEY),
+                "seconds": info.get("seconds_from_handout"),
+            }
         )
     return sorted(entries, key=lambda entry: entry["ts"])
 
@@ -58,9 +63,7 @@ def _mean(values: list[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
 
-def labeling_rounds(
-    datastore: Datastore, runs: list[TrainingRun], threshold: float, window: int
-) -> dict[str, Any]:
+def labeling_rounds(datastore: Datastore, runs: list[TrainingRun], threshold: float, window: int) -> dict[str, Any]:
     """Per round: labels submitted, labeled in all, the run's validation Dice, mean pre-label agreement and median
     annotation time of the round's submissions; then the stop signal over the last ``window`` submissions."""
     submissions = _submissions(datastore)

@@ -16,7 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InvalidInputError, check_id
 
-__all__ = ["ActiveLearningOptions", "InferOptions", "ScoringOptions", "TrainOptions", "check_options", "check_train_options"]
+__all__ = [
+    "ActiveLearningOptions",
+    "InferOptions",
+    "ScoringOptions",
+    "TrainOptions",
+    "check_options",
+    "check_train_options",
+]
 
 STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
 Flag = Annotated[bool, Field(description="true or false")]

@@ -19,7 +19,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHROMIUM", "launch_chromium", "segment_study"]
+__all__ = [
+    "CHROMIUM",
+    "launch_chromium",
+    "next_sample",
+    "paint",
+    "pick_points",
+    "save_label",
+    "segment_study",
+    "set_labelmap",
+]
 
 CHROMIUM = "/usr/bin/chromium"
 # Headless, as root, offline: WebGL2 (which Cornerstone3D needs) from SwiftShader; no calls to Google's services.
@@ -48,6 +57,63 @@ LABELMAP_HISTOGRAM = """() => {
     const voxels = volume.voxelManager.getCompleteScalarDataArray(), histogram = {};
     for (let i = 0; i < voxels.length; i++) if (voxels[i]) histogram[voxels[i]] = (histogram[voxels[i]] || 0) + 1;
     return histogram;
+}"""
+
+
+# Points to correct, in patient space (LPS mm, what Cornerstone calls world coordinates), on one axial slice: an
+# interior voxel of the model's segment ``name`` (3x3 in-plane) and background voxels near the middle of that slice
+# with a clear margin of 4 voxels, for painting.
+PICK_POINTS = """(name) => {
+    const service = window.services.segmentationService;
+    const segments = service.getSegmentation('1').segments;
+    const index = Number(Object.keys(segments).find(i => segments[i] && segments[i].label === name));
+    const volume = service.getLabelmapVolume('1');
+    const [nx, ny, nz] = volume.dimensions;
+    const data = volume.voxelManager.getCompleteScalarDataArray();
+    const at = (i, j, k) => data[i + nx * (j + ny * k)];
+    const all = (i, j, k, r, v) => {
+        for (let a = -r; a <= r; a++) for (let b = -r; b <= r; b++) if (at(i + a, j + b, k) !== v) return false;
+        return true;
+    };
+    let inside = null;
+    for (let k = 0; k < nz && !inside; k++)
+        for (let j = 1; j < ny - 1 && !inside; j++)
+            for (let i = 1; i < nx - 1; i++) if (all(i, j, k, 1, index)) { inside = [i, j, k]; break; }
+    if (!inside) return null;
+    const k = inside[2], free = [];
+    for (let j = 5; j < ny - 5; j++) for (let i = 5; i < nx - 5; i++)
+        if (all(i, j, k, 4, 0)) free.push([(i - nx / 2) ** 2 + (j - ny / 2) ** 2, [i, j, k]]);
+    free.sort((a, b) => a[0] - b[0]);
+    const far = free.filter(f => Math.abs(f[1][0] - free[0][1][0]) + Math.abs(f[1][1] - free[0][1][1]) >= 10);
+    const world = ijk => Array.from(volume.imageData.indexToWorld(ijk));
+    return {
+        inside: world(inside),
+        background: free.length ? world(free[0][1]) : null,
+        background2: far.length ? world(far[0][1]) : null,
+    };
+}"""
+# Scroll the axial viewport to the slice of a world point and return the point's position on the page.
+SHOW_POINT = """(world) => {
+    const viewport = window.cornerstone.getRenderingEngines().flatMap(e => e.getViewports())
+        .find(v => v.id === 'mpr-axial');
+    const camera = viewport.getCamera();
+    const dz = world[2] - camera.focalPoint[2];
+    viewport.setCamera({
+        focalPoint: [camera.focalPoint[0], camera.focalPoint[1], world[2]],
+        position: [camera.position[0], camera.position[1], camera.position[2] + dz],
+    });
+    viewport.render();
+    const [x, y] = viewport.worldToCanvas(world);
+    const box = viewport.element.getBoundingClientRect();
+    return [box.left + x, box.top + y];
+}"""
+SET_LABELMAP = """(values) => {
+    const volume = window.services.segmentationService.getLabelmapVolume('1');
+    const data = volume.voxelManager.getCompleteScalarDataArray();
+    const before = Array.from(data);
+    const next = values === null ? new Uint8Array(data.length) : Uint8Array.from(values);
+    volume.voxelManager.setCompleteScalarDataArray(next);
+    return before;
 }"""
 
 
@@ -109,6 +175,64 @@ def segment_study(page: Any, server: str, study_uid: str, model: str, screenshot
         "infer_status": inference.value.status,
         "labelmap_histogram": histogram,
     }
+
+
+def pick_points(page: Any, segment: str) -> dict[str, list[float] | None]:
+    """World points to correct on the slice where the viewer's segment ``segment`` has an interior voxel (see
+    ``PICK_POINTS``); None when the model segmented no such voxel."""
+    return page.evaluate(PICK_POINTS, segment)
+
+
+def paint(page: Any, world: list[float], segment: str, tool: str = "Brush", radius_mm: float = 3.0) -> None:
+    """One short stroke of ``tool`` (Brush or Eraser, from OHIF's segmentation panel) at ``world`` in the axial
+    viewport, with ``segment`` the active segment, as an annotator would: segment row, tool button, stroke."""
+    page.locator('[data-cy="panelSegmentationWithTools-btn"]').click()
+    page.locator('[data-cy="data-row"]', has_text=segment).click()
+    page.locator(f'[data-cy="{tool}"]').click()
+    page.evaluate(
+        "(r) => window.commandsManager.runCommand('setBrushSize', {value: r, toolNames: ['CircularBrush', "
+        "'CircularEraser']})",
+        radius_mm,
+    )
+    x, y = page.evaluate(SHOW_POINT, world)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 2, y, steps=3)
+    page.mouse.up()
+    page.wait_for_timeout(300)
+
+
+def save_label(page: Any) -> dict[str, Any]:
+    """Press Save Label; the upload's status (None when the viewer sent none) and the viewer's message."""
+    requests_sent: list[Any] = []
+
+    def on_request(request: Any) -> None:
+        if "/datastore/label" in request.url:
+            requests_sent.append(request)
+
+    page.on("request", on_request)
+    page.locator('[data-cy="SaveLabel"]').click()
+    notice = page.get_by_text(re.compile("Label saved|Label not saved|Nothing to save")).last
+    notice.wait_for(timeout=60_000)
+    page.remove_listener("request", on_request)
+    response = requests_sent[0].response() if requests_sent else None
+    return {"status": response.status if response else None, "message": notice.inner_text()}
+
+
+def next_sample(page: Any) -> dict[str, Any]:
+    """Active Learning tab of the MONAI Label panel: the strategy it shows, then Next Sample's request and answer."""
+    page.locator('[data-cy="monailabel-btn"]').click()
+    page.locator(".monaiLabelPanel label.tab-label", has_text="Active Learning").click()
+    select = page.locator(".monaiLabelPanel select.actionInput").first
+    shown = select.input_value()
+    with page.expect_response(lambda r: "/activelearning/" in r.url) as answer:
+        page.locator(".monaiLabelPanel button.actionInput", has_text="Next Sample").click()
+    return {"shown": shown, "url": answer.value.url, "status": answer.value.status, "json": answer.value.json()}
+
+
+def set_labelmap(page: Any, values: list[int] | None) -> list[int]:
+    """Replace the viewer's labelmap voxels (None: all background); returns the previous ones."""
+    return page.evaluate(SET_LABELMAP, values)
 
 
 class _Steps:

@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from dicomweb_client.api import DICOMwebClient
 from monailabel.client import MONAILabelClient
 
+from lib.datastore import ValidatedDICOMWebDatastore, dicomweb_client
 from lib.tools import demo_data, nifti_to_dicom, orthanc, rest
 from lib.tools.server_process import ServerProcess, copy_app
 from tests.conftest import require_program
 from tests.integration.conftest import SERVER_CONF
 
+REFERENCED_SERIES, SERIES_UID = "00081115", "0020000E"
 MODEL = "uncertainty_contrastive"
 STUDIES = ("study_000", "study_001", "study_002", "study_003", "study_004")
 LABELED = ("study_000", "study_001")
@@ -38,6 +41,32 @@ class PacsSetup:
 
     def name_of(self, series_uid: str) -> str:
         return {uid: name for name, uid in self.series.items()}[series_uid]
+
+
+def seg_series(pacs_setup: PacsSetup) -> dict[str, dict]:
+    """SEG series in the PACS: SeriesInstanceUID -> the metadata of its one instance."""
+    client = DICOMwebClient(pacs_setup.pacs.dicomweb_url)
+    segs = {}
+    for series in client.search_for_series(search_filters={"Modality": "SEG"}):
+        study, uid = series["0020000D"]["Value"][0], series[SERIES_UID]["Value"][0]
+        segs[uid] = client.retrieve_series_metadata(study, uid)[0]
+    return segs
+
+
+def referenced_series(seg: dict) -> str:
+    return seg[REFERENCED_SERIES]["Value"][0][SERIES_UID]["Value"][0]
+
+
+def fresh_datastore(pacs_setup: PacsSetup, cache: Path) -> ValidatedDICOMWebDatastore:
+    """The app's datastore on the PACS with an empty cache, as a new server or another machine has it."""
+    return ValidatedDICOMWebDatastore(
+        dicomweb_client(pacs_setup.pacs.dicomweb_url),
+        labels={"organ": 1, "lesion": 2},
+        max_voxels=10**8,
+        cache_seconds=0,
+        search_filter={"Modality": "CT"},
+        cache_path=str(cache),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -15,46 +15,25 @@ import numpy as np
 import pydicom
 import pytest
 import requests
-from dicomweb_client.api import DICOMwebClient
 from monailabel.client import MONAILabelClient
 from monailabel.client.client import MONAILabelClientException
 from monailabel.datastore.utils.convert import dicom_seg_to_itk_image
 from monailabel.datastore.utils.dicom import dicom_web_download_series
 
-from lib.datastore import ValidatedDICOMWebDatastore, dicomweb_client
+from lib.datastore import dicomweb_client
 from lib.tools.server_process import listening_addresses
-from tests.integration.pacs.conftest import LABELED, MODEL, STUDIES, PacsSetup, rest
+from tests.integration.pacs.conftest import (
+    LABELED,
+    MODEL,
+    STUDIES,
+    PacsSetup,
+    fresh_datastore,
+    referenced_series,
+    rest,
+    seg_series,
+)
 
 SEGMENT_SEQUENCE, SEGMENT_LABEL = "00620002", "00620005"
-REFERENCED_SERIES, SERIES_UID = "00081115", "0020000E"
-
-
-def _segs(pacs_setup: PacsSetup) -> dict[str, dict]:
-    """SEG series in the PACS: SeriesInstanceUID -> the metadata of its one instance."""
-    client = DICOMwebClient(pacs_setup.pacs.dicomweb_url)
-    segs = {}
-    for series in client.search_for_series(search_filters={"Modality": "SEG"}):
-        study, uid = series["0020000D"]["Value"][0], series[SERIES_UID]["Value"][0]
-        segs[uid] = client.retrieve_series_metadata(study, uid)[0]
-    return segs
-
-
-def _referenced_series(seg: dict) -> str:
-    return seg[REFERENCED_SERIES]["Value"][0][SERIES_UID]["Value"][0]
-
-
-def _fresh_datastore(pacs_setup: PacsSetup, cache: Path) -> ValidatedDICOMWebDatastore:
-    """The app's datastore on the PACS with an empty cache, as a new server or another machine has it."""
-    return ValidatedDICOMWebDatastore(
-        dicomweb_client(pacs_setup.pacs.dicomweb_url),
-        labels={"organ": 1, "lesion": 2},
-        max_voxels=10**8,
-        cache_seconds=0,
-        search_filter={"Modality": "CT"},
-        cache_path=str(cache),
-    )
-
-
 def _put_label(pacs_setup: PacsSetup, series_uid: str, path: Path, filename: str) -> requests.Response:
     """``PUT /datastore/label`` as a viewer sends it (OHIF: ``label.bin``; Slicer: ``.nii.gz``)."""
     with open(path, "rb") as f:
@@ -92,13 +71,13 @@ def test_next_sample_before_training_is_one_of_the_pacs_series(pacs_setup, slice
 
 
 def test_a_label_that_does_not_fit_its_series_is_refused_and_nothing_reaches_the_pacs(pacs_setup, tmp_path) -> None:
-    before = set(_segs(pacs_setup))
+    before = set(seg_series(pacs_setup))
     wrong = tmp_path / "wrong_shape.nii.gz"
     nib.save(nib.Nifti1Image(np.ones((8, 8, 8), np.uint8), np.eye(4)), wrong)
     response = _put_label(pacs_setup, pacs_setup.series_of("study_004"), wrong, "label.nii.gz")
     assert response.status_code == 422
     assert "must be the same" in response.json()["detail"]
-    assert set(_segs(pacs_setup)) == before
+    assert set(seg_series(pacs_setup)) == before
 
 
 def test_a_label_for_a_series_the_pacs_does_not_have_is_refused(pacs_setup, tmp_path) -> None:
@@ -108,7 +87,7 @@ def test_a_label_for_a_series_the_pacs_does_not_have_is_refused(pacs_setup, tmp_
 
 
 def test_submitted_labels_are_stored_as_dicom_seg_named_after_the_apps_labels(pacs_setup, trained_on_pacs) -> None:
-    segs = {_referenced_series(seg): seg for seg in _segs(pacs_setup).values()}
+    segs = {referenced_series(seg): seg for seg in seg_series(pacs_setup).values()}
     for name in LABELED:
         seg = segs[pacs_setup.series_of(name)]
         values = set(np.unique(np.asarray(nib.load(pacs_setup.labels / f"{name}.nii.gz").dataobj))) - {0}
@@ -181,12 +160,12 @@ def test_labels_read_back_from_the_pacs_line_up_with_their_series_voxel_for_voxe
 ) -> None:
     # What MONAI Label alone reads back: dcmqi stored only the slices that hold foreground.
     series_uid = pacs_setup.series_of(LABELED[0])
-    seg_uid = next(uid for uid, seg in _segs(pacs_setup).items() if _referenced_series(seg) == series_uid)
+    seg_uid = next(uid for uid, seg in seg_series(pacs_setup).items() if referenced_series(seg) == series_uid)
     dicom_web_download_series(None, seg_uid, str(tmp_path / "seg"), dicomweb_client(pacs_setup.pacs.dicomweb_url))
     raw = nib.load(dicom_seg_to_itk_image(str(tmp_path / "seg"), output_ext=".nii.gz"))
     assert raw.shape[2] < 24, "the SEG holds every slice: this test would not show the cropping"
 
-    pairs = _fresh_datastore(pacs_setup, tmp_path / "cache").datalist()
+    pairs = fresh_datastore(pacs_setup, tmp_path / "cache").datalist()
     assert {pacs_setup.name_of(os.path.basename(p["image"]).removesuffix(".nii.gz")) for p in pairs} == set(LABELED)
     for pair in pairs:
         name = pacs_setup.name_of(os.path.basename(pair["image"]).removesuffix(".nii.gz"))
@@ -213,19 +192,19 @@ def test_ohifs_raw_label_upload_is_checked_and_stored_as_seg_on_the_series_grid(
     """OHIF sends a label as ``label.bin``: one uint8 per voxel of the series, first axis fastest."""
     name = "study_004"
     voxels = np.asarray(nib.load(pacs_setup.labels / f"{name}.nii.gz").dataobj).astype(np.uint8)
-    before = set(_segs(pacs_setup))
+    before = set(seg_series(pacs_setup))
     short = tmp_path / "short.bin"
     short.write_bytes(voxels.ravel(order="F")[:-1].tobytes())
     refused = _put_label(pacs_setup, pacs_setup.series_of(name), short, "label.bin")
     assert refused.status_code == 422 and "bytes" in refused.json()["detail"]
-    assert set(_segs(pacs_setup)) == before
+    assert set(seg_series(pacs_setup)) == before
 
     raw = tmp_path / "label.bin"
     raw.write_bytes(voxels.ravel(order="F").tobytes())
     assert _put_label(pacs_setup, pacs_setup.series_of(name), raw, "label.bin").status_code == 200
-    added = {uid: seg for uid, seg in _segs(pacs_setup).items() if uid not in before}
-    assert [_referenced_series(seg) for seg in added.values()] == [pacs_setup.series_of(name)]
-    read_back = _fresh_datastore(pacs_setup, tmp_path / "cache").get_label_uri(
+    added = {uid: seg for uid, seg in seg_series(pacs_setup).items() if uid not in before}
+    assert [referenced_series(seg) for seg in added.values()] == [pacs_setup.series_of(name)]
+    read_back = fresh_datastore(pacs_setup, tmp_path / "cache").get_label_uri(
         next(iter(added)), "final", pacs_setup.series_of(name)
     )
     np.testing.assert_array_equal(np.asarray(nib.load(read_back).dataobj), voxels)
@@ -252,14 +231,14 @@ def test_a_slicer_seg_nrrd_label_is_stored_as_seg_with_the_apps_values(pacs_setu
     name = "study_003"
     truth = nib.load(pacs_setup.labels / f"{name}.nii.gz")
     upload = _slicer_seg_nrrd(truth, tmp_path / "label.seg.nrrd", {"lesion": 1, "organ": 2})
-    before = set(_segs(pacs_setup))
+    before = set(seg_series(pacs_setup))
     response = _put_label(pacs_setup, pacs_setup.series_of(name), upload, "label.seg.nrrd")
     assert response.status_code == 200, response.text
-    added = {uid: seg for uid, seg in _segs(pacs_setup).items() if uid not in before}
-    assert [_referenced_series(seg) for seg in added.values()] == [pacs_setup.series_of(name)]
+    added = {uid: seg for uid, seg in seg_series(pacs_setup).items() if uid not in before}
+    assert [referenced_series(seg) for seg in added.values()] == [pacs_setup.series_of(name)]
     seg = next(iter(added.values()))
     assert [s[SEGMENT_LABEL]["Value"][0] for s in seg[SEGMENT_SEQUENCE]["Value"]] == ["organ", "lesion"]
-    read_back = _fresh_datastore(pacs_setup, tmp_path / "cache").get_label_uri(
+    read_back = fresh_datastore(pacs_setup, tmp_path / "cache").get_label_uri(
         next(iter(added)), "final", pacs_setup.series_of(name)
     )
     np.testing.assert_array_equal(np.asarray(nib.load(read_back).dataobj), np.asarray(truth.dataobj))
