@@ -68,6 +68,13 @@ class LeaseBook:
         return found
 
     def grant(self, datastore: Datastore, image_ids: Iterable[str], client_id: str, now: float) -> None:
+        image_ids = list(image_ids)
+        for image_id in image_ids:
+            if not datastore.get_image_info(image_id):
+                # A PACS series that the server has never fetched has no entry yet in the DICOMweb datastore's index
+                # to hold the lease (MONAI Label adds it on the first download): fetch it now, as the annotator's
+                # viewer and the first /infer are about to.
+                datastore.get_image_uri(image_id)
         store_image_infos(datastore, {i: {LEASE_CLIENT_KEY: client_id, LEASE_TS_KEY: now} for i in image_ids})
 
     def release(self, datastore: Datastore, image_ids: Iterable[str]) -> None:

@@ -45,7 +45,9 @@ def record_prelabel_agreement(
         _, data = infer_task({"image": datastore.get_image_uri(image_id), "skip_writer": True, "logging": "warning"})
     except NoTrainedModelError:
         return None
-    label = LoadImage(image_only=True)(datastore.get_label_uri(image_id, DefaultLabelTag.FINAL.value))
+    # With the image's id as well: a DICOMweb datastore then gives the copy on the series grid it kept at upload.
+    final = DefaultLabelTag.FINAL.value
+    label = LoadImage(image_only=True)(datastore.get_label_uri(image_id, final, image_id))
     dice = label_agreement(np.asarray(data["pred"]), np.asarray(label), infer_task.labels.values())
     datastore.update_image_info(image_id, {PRELABEL_DICE_KEY: dice})
     logger.info("Pre-label agreement of %s: Dice %s", image_id, dice)

@@ -3,6 +3,7 @@ CT series, and a real ``monailabel start_server --studies <its DICOMweb URL>``: 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,17 @@ def seg_series(pacs_setup: PacsSetup) -> dict[str, dict]:
         study, uid = series["0020000D"]["Value"][0], series[SERIES_UID]["Value"][0]
         segs[uid] = client.retrieve_series_metadata(study, uid)[0]
     return segs
+
+
+def segmented_voxels(pacs_setup: PacsSetup, client: MONAILabelClient) -> dict[str, int]:
+    """Study name -> voxels the (barely trained) test model labels in it, over REST: tests that need a segmentation
+    pick a study where there is one."""
+    voxels = {}
+    for name in STUDIES:
+        label_file, result = client.infer(MODEL, pacs_setup.series_of(name), {})
+        os.unlink(label_file)
+        voxels[name] = sum(result["label_voxels"].values())
+    return voxels
 
 
 def referenced_series(seg: dict) -> str:

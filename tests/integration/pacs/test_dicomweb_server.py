@@ -31,6 +31,7 @@ from tests.integration.pacs.conftest import (
     referenced_series,
     rest,
     seg_series,
+    segmented_voxels,
 )
 
 SEGMENT_SEQUENCE, SEGMENT_LABEL = "00620002", "00620005"
@@ -245,10 +246,12 @@ def test_a_slicer_seg_nrrd_label_is_stored_as_seg_with_the_apps_values(pacs_setu
 
 
 def test_infer_as_dicom_seg_with_label_info_returns_a_seg_of_the_series_named_per_value(
-    pacs_setup, trained_on_pacs
+    pacs_setup, slicer_client, trained_on_pacs
 ) -> None:
-    """``label_info`` is MONAI Label's option for naming a DICOM SEG result's segments."""
-    series = pacs_setup.series_of("study_002")
+    """``label_info`` is MONAI Label's option for naming a DICOM SEG result's segments (a SEG needs a segment: the
+    study where the test model segments most)."""
+    voxels = segmented_voxels(pacs_setup, slicer_client)
+    series = pacs_setup.series_of(max(voxels, key=voxels.get))
     label_info = [{"name": "organ", "color": [255, 0, 0]}, {"name": "lesion", "color": [0, 255, 0]}]
     response = requests.post(
         f"{pacs_setup.url}/infer/{MODEL}",

@@ -2,22 +2,37 @@
 the OHIF viewer MONAI Label serves at ``/ohif/``, lists the studies of the Orthanc PACS, opens one in the MONAI Label
 mode, connects the MONAI Label panel, runs ``uncertainty_contrastive`` and shows its segmentation on the study.
 
-The steps are ``sample-apps/pacs/ohif_segment.py``'s. The screenshot is a test artifact:
-``results/test-artifacts/ohif_segmentation.png`` (or under ``$TEST_ARTIFACTS``).
+Then it corrects the segmentation with the brush and the eraser, saves it (Save Label), asks for the next study,
+and meets what can go wrong (nothing painted, a refusal, a stopped server). The steps are those of
+``lib/tools/ohif_segment.py``. The screenshots are test artifacts: ``results/test-artifacts/ohif_segmentation.png``
+and ``ohif_brush_save.png`` (or under ``$TEST_ARTIFACTS``).
 """
 
 from __future__ import annotations
 
 import os
+import re
+import time
 from pathlib import Path
 
+import nibabel as nib
+import numpy as np
 import pytest
+import requests
 from monailabel.client import MONAILabelClient
 
 from lib.tools import ohif_segment
 from lib.tools.server_process import ROOT
 from tests.conftest import require_program
-from tests.integration.pacs.conftest import MODEL, STUDIES, PacsSetup
+from tests.integration.pacs.conftest import (
+    MODEL,
+    PacsSetup,
+    fresh_datastore,
+    referenced_series,
+    rest,
+    seg_series,
+    segmented_voxels,
+)
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "results" / "test-artifacts"))
 
@@ -38,24 +53,128 @@ def page():
             browser.close()
 
 
-def test_ohif_runs_the_model_on_a_pacs_study_and_shows_the_segmentation(
-    pacs_setup: PacsSetup, slicer_client: MONAILabelClient, trained_on_pacs: dict, page
-) -> None:
-    # The study where the (barely trained) model segments most, as the same request over REST gives it.
-    segmented = {}
-    for name in STUDIES:
-        label_file, rest_result = slicer_client.infer(MODEL, pacs_setup.series_of(name), {})
-        os.unlink(label_file)
-        segmented[name] = sum(rest_result["label_voxels"].values())
+@pytest.fixture(scope="module")
+def segmented(pacs_setup: PacsSetup, slicer_client: MONAILabelClient, trained_on_pacs: dict, page) -> dict:
+    """The study where the (barely trained) model segments most, as the same request over REST gives it, opened in
+    OHIF's MONAI Label mode with the model's segmentation in the viewer."""
+    segmented = segmented_voxels(pacs_setup, slicer_client)
     name = max(segmented, key=segmented.get)
     assert segmented[name] > 0, f"the test model segments nothing in any study: {segmented}"
     screenshot = ARTIFACTS / "ohif_segmentation.png"
-
     result = ohif_segment.segment_study(page, pacs_setup.url, pacs_setup.studies[name], MODEL, screenshot)
+    return {"name": name, "rest_voxels": segmented[name], "result": result, "screenshot": screenshot}
 
+
+def test_ohif_runs_the_model_on_a_pacs_study_and_shows_the_segmentation(pacs_setup: PacsSetup, segmented) -> None:
+    result, name = segmented["result"], segmented["name"]
     assert sorted(result["listed_studies"]) == sorted(pacs_setup.studies.values())  # from the PACS, via the proxy
     assert result["infer_status"] == 200
     assert f"image={pacs_setup.series_of(name)}" in result["infer_url"]
-    assert screenshot.stat().st_size > 0
+    assert segmented["screenshot"].stat().st_size > 0
     # What OHIF shows is what the model segments: as many labeled voxels as over REST.
-    assert sum(result["labelmap_histogram"].values()) == segmented[name]
+    assert sum(result["labelmap_histogram"].values()) == segmented["rest_voxels"]
+
+
+def _completed(pacs_setup: PacsSetup) -> int:
+    return requests.get(f"{pacs_setup.url}/datastore/", timeout=30).json()["completed"]
+
+
+def _label_at(volume: nib.Nifti1Image, world_lps: list[float]) -> int:
+    """The label value at a patient-space (LPS) point; NIfTI's affine maps to RAS."""
+    x, y, z = world_lps
+    index = np.linalg.inv(volume.affine) @ np.array([-x, -y, z, 1.0])
+    return int(np.asarray(volume.dataobj)[tuple(int(round(v)) for v in index[:3])])
+
+
+def test_an_annotator_paints_erases_and_saves_the_label_in_ohif(pacs_setup: PacsSetup, segmented, page, tmp_path):
+    series = pacs_setup.series_of(segmented["name"])
+    completed, segs = _completed(pacs_setup), set(seg_series(pacs_setup))
+    points = ohif_segment.pick_points(page, "organ")
+    assert points and points["background"] and points["background2"], f"no organ to correct in the viewer: {points}"
+    # Paint organ where the model saw none, erase inside the model's organ, paint the 'uncertain' overlay elsewhere.
+    ohif_segment.paint(page, points["background"], "organ", "Brush")
+    ohif_segment.paint(page, points["inside"], "organ", "Eraser")
+    ohif_segment.paint(page, points["background2"], "uncertain", "Brush")
+    page.screenshot(path=str(ARTIFACTS / "ohif_brush_save.png"))
+
+    saved = ohif_segment.save_label(page)
+
+    assert saved["status"] == 200 and "Label saved" in saved["message"], saved
+    assert _completed(pacs_setup) == completed + 1  # /datastore/ counts it at once
+    added = {uid: seg for uid, seg in seg_series(pacs_setup).items() if uid not in segs}
+    assert [referenced_series(seg) for seg in added.values()] == [series]  # one SEG, of this series, in the PACS
+    label = nib.load(fresh_datastore(pacs_setup, tmp_path / "cache").get_label_uri(next(iter(added)), "final", series))
+    assert set(np.unique(np.asarray(label.dataobj)).tolist()) <= {0, 1, 2}  # the app's values: organ 1, lesion 2
+    assert _label_at(label, points["background"]) == 1  # painted organ, at the point the brush was put
+    assert _label_at(label, points["inside"]) == 0  # erased
+    assert _label_at(label, points["background2"]) == 0  # 'uncertain' is no label of the app: never saved
+
+
+def test_next_sample_starts_at_uncertainty_and_hands_out_the_most_disputed_free_study(pacs_setup, segmented, page):
+    rest.run_scoring(pacs_setup.url)
+    model_ts = (pacs_setup.server.app_dir / "model" / f"{MODEL}.pt").stat().st_mtime
+    deadline = time.monotonic() + 30
+    while True:  # the scoring subprocess writes the datastore file; the server sees it a moment later
+        objects = requests.get(f"{pacs_setup.url}/datastore/", params={"output": "all"}, timeout=30).json()["objects"]
+        infos = {i: o["image"]["info"] for i, o in objects.items() if not o["labels"].get("final")}
+        if infos and all(info.get("mean_uncertainty_ts") == pytest.approx(model_ts) for info in infos.values()):
+            break
+        assert time.monotonic() < deadline, f"no current scores: {infos}"
+        time.sleep(0.5)
+    now = time.time()
+    free = {
+        i: info["subnet_disagreement"]
+        for i, info in infos.items()
+        if not info.get("lease_client_id") or now - info["lease_ts"] >= 1800
+    }
+
+    sample = ohif_segment.next_sample(page)
+
+    assert sample["shown"] == "uncertainty"
+    assert "/activelearning/uncertainty" in sample["url"] and sample["status"] == 200
+    assert free[sample["json"]["id"]] == pytest.approx(max(free.values()))
+    page.keyboard.press("Escape")  # the panel's Next Sample dialog
+
+
+def test_save_with_nothing_painted_says_so_and_stores_nothing(pacs_setup, segmented, page) -> None:
+    segs = set(seg_series(pacs_setup))
+    painted = ohif_segment.set_labelmap(page, None)  # as if the annotator had erased everything
+    try:
+        saved = ohif_segment.save_label(page)
+    finally:
+        ohif_segment.set_labelmap(page, painted)
+    assert saved["status"] is None and "Nothing to save" in saved["message"]
+    assert set(seg_series(pacs_setup)) == segs
+
+
+def test_a_label_the_server_refuses_shows_its_message_and_nothing_is_stored(pacs_setup, segmented, page) -> None:
+    segs = set(seg_series(pacs_setup))
+    # The upload as the viewer sends it, for a series the PACS does not hold: the server's own 404.
+    page.route(
+        "**/datastore/label?*",
+        lambda route: route.continue_(url=re.sub(r"image=[^&]+", "image=1.2.3.4", route.request.url)),
+    )
+    try:
+        saved = ohif_segment.save_label(page)
+    finally:
+        page.unroute("**/datastore/label?*")
+    assert saved["status"] == 404 and "Label not saved (404)" in saved["message"]
+    assert "is not a series of this PACS" in saved["message"]
+    assert set(seg_series(pacs_setup)) == segs
+
+
+def test_save_with_the_server_stopped_says_so_and_the_viewer_stays_usable(pacs_setup, segmented, page) -> None:
+    segs = set(seg_series(pacs_setup))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    pacs_setup.server.stop()
+    try:
+        saved = ohif_segment.save_label(page)
+        assert "did not answer" in saved["message"]
+        page.locator('[data-cy="Zoom"]').click()  # the viewer still takes clicks
+        page.locator('[data-cy="monailabel-btn"]').click()
+        page.locator(".monaiLabelPanel").wait_for()
+    finally:
+        pacs_setup.server.start()
+    assert errors == []
+    assert set(seg_series(pacs_setup)) == segs
