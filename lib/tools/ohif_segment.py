@@ -60,9 +60,9 @@ LABELMAP_HISTOGRAM = """() => {
 }"""
 
 
-# Points to correct, in patient space (LPS mm, what Cornerstone calls world coordinates), on one axial slice: an
-# interior voxel of the model's segment ``name`` (3x3 in-plane) and background voxels near the middle of that slice
-# with a clear margin of 4 voxels, for painting.
+# Points to correct, in patient space (LPS mm, what Cornerstone calls world coordinates), on one axial slice: the voxel
+# of the model's segment ``name`` with the most in-plane neighbours of that segment, and background voxels near the
+# middle of that slice with a clear margin of 2 voxels (a 3 mm brush), for painting.
 PICK_POINTS = """(name) => {
     const service = window.services.segmentationService;
     const segments = service.getSegmentation('1').segments;
@@ -71,20 +71,25 @@ PICK_POINTS = """(name) => {
     const [nx, ny, nz] = volume.dimensions;
     const data = volume.voxelManager.getCompleteScalarDataArray();
     const at = (i, j, k) => data[i + nx * (j + ny * k)];
-    const all = (i, j, k, r, v) => {
-        for (let a = -r; a <= r; a++) for (let b = -r; b <= r; b++) if (at(i + a, j + b, k) !== v) return false;
-        return true;
+    const count = (i, j, k, r, v) => {
+        let n = 0;
+        for (let a = -r; a <= r; a++) for (let b = -r; b <= r; b++) n += at(i + a, j + b, k) === v ? 1 : 0;
+        return n;
     };
-    let inside = null;
-    for (let k = 0; k < nz && !inside; k++)
-        for (let j = 1; j < ny - 1 && !inside; j++)
-            for (let i = 1; i < nx - 1; i++) if (all(i, j, k, 1, index)) { inside = [i, j, k]; break; }
+    let inside = null, most = 0;
+    for (let k = 0; k < nz; k++)
+        for (let j = 1; j < ny - 1; j++)
+            for (let i = 1; i < nx - 1; i++)
+                if (at(i, j, k) === index && count(i, j, k, 1, index) > most) {
+                    most = count(i, j, k, 1, index);
+                    inside = [i, j, k];
+                }
     if (!inside) return null;
     const k = inside[2], free = [];
-    for (let j = 5; j < ny - 5; j++) for (let i = 5; i < nx - 5; i++)
-        if (all(i, j, k, 4, 0)) free.push([(i - nx / 2) ** 2 + (j - ny / 2) ** 2, [i, j, k]]);
+    for (let j = 3; j < ny - 3; j++) for (let i = 3; i < nx - 3; i++)
+        if (count(i, j, k, 2, 0) === 25) free.push([(i - nx / 2) ** 2 + (j - ny / 2) ** 2, [i, j, k]]);
     free.sort((a, b) => a[0] - b[0]);
-    const far = free.filter(f => Math.abs(f[1][0] - free[0][1][0]) + Math.abs(f[1][1] - free[0][1][1]) >= 10);
+    const far = free.filter(f => Math.abs(f[1][0] - free[0][1][0]) + Math.abs(f[1][1] - free[0][1][1]) >= 6);
     const world = ijk => Array.from(volume.imageData.indexToWorld(ijk));
     return {
         inside: world(inside),
@@ -107,6 +112,11 @@ SHOW_POINT = """(world) => {
     const box = viewport.element.getBoundingClientRect();
     return [box.left + x, box.top + y];
 }"""
+# The Save Label action's notices on screen (innermost elements).
+NOTICES = (
+    "Array.from(document.querySelectorAll('body *')).filter(e => e.children.length === 0 && "
+    "/Label saved|Label not saved|Nothing to save/.test(e.textContent))"
+)
 SET_LABELMAP = """(values) => {
     const volume = window.services.segmentationService.getLabelmapVolume('1');
     const data = volume.voxelManager.getCompleteScalarDataArray();
@@ -148,11 +158,7 @@ def segment_study(page: Any, server: str, study_uid: str, model: str, screenshot
     with steps("connect the MONAI Label panel"):
         # The panel's server field defaults to port 8000 of the page's host: point it at this server and connect.
         page.locator("#monailabelServerURL").fill(f"{server}/")
-        with page.expect_response(lambda r: "/info/" in r.url) as info:
-            page.locator("table.settingsTable button.actionButton").click()
-        if info.value.status != 200:
-            raise RuntimeError(f"GET /info/ answered {info.value.status}")
-        page.locator(".monaiLabelPanel p.subtitle").wait_for()
+        _connect_panel(page)
     with steps(f"run {model} from the Auto-Segmentation tab"):
         page.locator(".monaiLabelPanel label.tab-label", has_text="Auto-Segmentation").click()
         tab = page.locator(".monaiLabelPanel .tab").filter(
@@ -202,26 +208,49 @@ def paint(page: Any, world: list[float], segment: str, tool: str = "Brush", radi
     page.wait_for_timeout(300)
 
 
-def save_label(page: Any) -> dict[str, Any]:
-    """Press Save Label; the upload's status (None when the viewer sent none) and the viewer's message."""
+def save_label(page: Any, export_menu: bool = False) -> dict[str, Any]:
+    """Press Save Label (or, with ``export_menu``, the segmentation panel's Export & Download > Export DICOM SEG);
+    the upload's status (None when the viewer sent none) and the viewer's message."""
     requests_sent: list[Any] = []
 
     def on_request(request: Any) -> None:
         if "/datastore/label" in request.url:
             requests_sent.append(request)
 
+    # Earlier notices may still be on screen (toasts stay a few seconds, in no fixed order): mark them as seen.
+    page.evaluate(f"() => ({NOTICES}).forEach(e => {{ e.dataset.seen = '1'; }})")
     page.on("request", on_request)
-    page.locator('[data-cy="SaveLabel"]').click()
-    notice = page.get_by_text(re.compile("Label saved|Label not saved|Nothing to save")).last
-    notice.wait_for(timeout=60_000)
+    if export_menu:
+        page.locator('[data-cy="panelSegmentationWithTools-btn"]').click()
+        page.locator("div.bg-primary-dark.flex.h-10 button").first.click()  # the segmentation's "..." menu
+        page.get_by_text("Export & Download").click()
+        page.get_by_text("Export DICOM SEG").click()
+    else:
+        page.locator('[data-cy="SaveLabel"]').click()
+    page.wait_for_function(f"() => ({NOTICES}).some(e => !e.dataset.seen)", timeout=60_000)
+    message = page.evaluate(f"() => ({NOTICES}).find(e => !e.dataset.seen).textContent")
     page.remove_listener("request", on_request)
     response = requests_sent[0].response() if requests_sent else None
-    return {"status": response.status if response else None, "message": notice.inner_text()}
+    return {"status": response.status if response else None, "message": message}
+
+
+def _connect_panel(page: Any) -> None:
+    """Press the MONAI Label panel's connect button and wait for the server's ``/info/``."""
+    with page.expect_response(lambda r: "/info/" in r.url) as info:
+        page.locator("table.settingsTable button.actionButton").click()
+    if info.value.status != 200:
+        raise RuntimeError(f"GET /info/ answered {info.value.status}")
+    page.locator(".monaiLabelPanel p.subtitle").wait_for()
 
 
 def next_sample(page: Any) -> dict[str, Any]:
-    """Active Learning tab of the MONAI Label panel: the strategy it shows, then Next Sample's request and answer."""
+    """Active Learning tab of the MONAI Label panel: the strategy it shows, then Next Sample's request and answer.
+    OHIF remounts the panel when its side-panel tab is shown again, disconnected: it is connected again first, as
+    an annotator has to."""
     page.locator('[data-cy="monailabel-btn"]').click()
+    page.locator("#monailabelServerURL").wait_for()
+    if not page.locator(".monaiLabelPanel label.tab-label").count():
+        _connect_panel(page)
     page.locator(".monaiLabelPanel label.tab-label", has_text="Active Learning").click()
     select = page.locator(".monaiLabelPanel select.actionInput").first
     shown = select.input_value()

@@ -11,7 +11,8 @@
  *    PUT /datastore/label (tag final); the server's answer, or its error message, is shown;
  *  - Next Sample with the 'uncertainty' strategy (the bundled panel starts at 'random' and, lacking a change handler,
  *    always asks for 'random': the request is pointed at the strategy its select shows);
- *  - Export DICOM SEG left out of this mode (in this build it tears down the viewer: OHIF/Viewers #4584).
+ *  - Export DICOM SEG of the segmentation panel saves through the app as Save Label does (in this build OHIF's own
+ *    export tears down the viewer: OHIF/Viewers #4584).
  *
  * __APP__ is replaced by the server with {labels: {name: value}, defaultStrategy, apiRoot}.
  */
@@ -295,6 +296,8 @@
     '@ohif/extension-monai-label': '^3.0.0',
   };
 
+  let replaced = []; // [context, the command this mode replaced] for 'storeSegmentation'
+
   function modeFactory() {
     return {
       id: MODE_ID,
@@ -304,16 +307,28 @@
         const { measurementService, toolbarService, toolGroupService } = servicesManager.services;
         measurementService.clearMeasurements();
         initToolGroups(extensionManager, toolGroupService);
-        commandsManager.registerCommand('DEFAULT', 'monaiLabelSaveLabel', {
-          commandFn: () => saveLabel(servicesManager),
-        });
+        const save = { commandFn: () => saveLabel(servicesManager) };
+        commandsManager.registerCommand('DEFAULT', 'monaiLabelSaveLabel', save);
+        // The segmentation panel's Export DICOM SEG runs 'storeSegmentation', which in this build tears the viewer
+        // down: it saves through the app instead (a SEG of the whole series in the PACS, the app's segment values).
+        replaced = [];
+        for (const [context, commands] of Object.entries(commandsManager.contexts || {})) {
+          if (commands && commands.storeSegmentation) {
+            replaced.push([context, commands.storeSegmentation]);
+            commandsManager.registerCommand(context, 'storeSegmentation', save);
+          }
+        }
         toolbarService.addButtons(toolbarButtons);
         toolbarService.createButtonSection('primary', [
           'WindowLevel', 'Pan', 'Zoom', 'TrackballRotate', 'Capture', 'Layout', 'Crosshairs', 'SaveLabel',
         ]);
         toolbarService.createButtonSection('segmentationToolbox', ['BrushTools', 'Shapes']);
       },
-      onModeExit: ({ servicesManager }) => {
+      onModeExit: ({ servicesManager, commandsManager }) => {
+        for (const [context, original] of replaced) {
+          commandsManager.registerCommand(context, 'storeSegmentation', original);
+        }
+        replaced = [];
         const s = servicesManager.services;
         s.uiDialogService.dismissAll();
         s.uiModalService.hide();

@@ -18,6 +18,11 @@ from tests.conftest import require_program
 from tests.integration.conftest import SERVER_CONF
 
 REFERENCED_SERIES, SERIES_UID = "00081115", "0020000E"
+# Leases of 0.6 s: each test that asks for the next study waits them out first, so that what earlier tests were handed
+# (anonymous requests, which nobody can release) does not decide what it gets. Leases themselves:
+# tests/integration/test_labeling_team.py.
+LEASE_SECONDS = 0.6
+PACS_SERVER_CONF = {**SERVER_CONF, "lease_minutes": str(LEASE_SECONDS / 60)}
 MODEL = "uncertainty_contrastive"
 STUDIES = ("study_000", "study_001", "study_002", "study_003", "study_004")
 LABELED = ("study_000", "study_001")
@@ -54,14 +59,15 @@ def seg_series(pacs_setup: PacsSetup) -> dict[str, dict]:
     return segs
 
 
-def segmented_voxels(pacs_setup: PacsSetup, client: MONAILabelClient) -> dict[str, int]:
-    """Study name -> voxels the (barely trained) test model labels in it, over REST: tests that need a segmentation
-    pick a study where there is one."""
+def segmented_voxels(pacs_setup: PacsSetup, client: MONAILabelClient, label: str | None = None) -> dict[str, int]:
+    """Study name -> voxels the (barely trained) test model labels in it (all labels, or ``label``), over REST: tests
+    that need a segmentation pick a study where there is one."""
     voxels = {}
     for name in STUDIES:
         label_file, result = client.infer(MODEL, pacs_setup.series_of(name), {})
         os.unlink(label_file)
-        voxels[name] = sum(result["label_voxels"].values())
+        counts = result["label_voxels"]
+        voxels[name] = counts.get(label, 0) if label else sum(counts.values())
     return voxels
 
 
@@ -106,7 +112,7 @@ def pacs_setup(tmp_path_factory: pytest.TempPathFactory):
         server = ServerProcess(
             copy_app(root / "app"),
             pacs.dicomweb_url,
-            SERVER_CONF,
+            PACS_SERVER_CONF,
             log=root / "server.log",
             env={"MONAI_LABEL_DICOMWEB_CACHE_PATH": str(cache)},
         )
