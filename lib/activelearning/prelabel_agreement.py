@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from monai.metrics import compute_dice
 from monai.transforms import LoadImage
+from monailabel.datastore.dicom import DICOMWebDatastore
 from monailabel.interfaces.datastore import Datastore, DefaultLabelTag
 
 from ..infers import NoTrainedModelError, UncertaintyContrastiveInfer
@@ -45,9 +46,14 @@ def record_prelabel_agreement(
         _, data = infer_task({"image": datastore.get_image_uri(image_id), "skip_writer": True, "logging": "warning"})
     except NoTrainedModelError:
         return None
-    # With the image's id as well: a DICOMweb datastore then gives the copy on the series grid it kept at upload.
     final = DefaultLabelTag.FINAL.value
-    label = LoadImage(image_only=True)(datastore.get_label_uri(image_id, final, image_id))
+    if isinstance(datastore, DICOMWebDatastore):
+        # With the image's id too: the copy on the series grid that the datastore kept at upload (a PACS label's own
+        # id is its SEG series).
+        label_path = datastore.get_label_uri(image_id, final, image_id)
+    else:
+        label_path = datastore.get_label_uri(image_id, final)
+    label = LoadImage(image_only=True)(label_path)
     dice = label_agreement(np.asarray(data["pred"]), np.asarray(label), infer_task.labels.values())
     datastore.update_image_info(image_id, {PRELABEL_DICE_KEY: dice})
     logger.info("Pre-label agreement of %s: Dice %s", image_id, dice)

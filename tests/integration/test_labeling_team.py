@@ -79,6 +79,12 @@ def test_a_labeling_team_over_rest(team_server: ServerProcess, tmp_path: Path) -
     assert info["submitted_by"] == info["handed_out_to"] == "annotator-0"
     assert 0 <= info["seconds_from_handout"] < 600
 
+    # The rounds endpoint, listed in /info/: no training run yet, so one open round with that one label.
+    assert "/activelearning/rounds/" in requests.get(f"{url}/info/", timeout=30).json()["endpoints"]
+    rounds = requests.get(f"{url}/activelearning/rounds/", timeout=30).json()
+    assert [(r["round"], r["trained"], r["submitted"], r["labeled"]) for r in rounds["rounds"]] == [(1, False, 1, 1)]
+    assert rounds["stop_signal"]["met"] is False
+
     # Leases live in the datastore: after a restart, annotator-7 still gets its study and nobody else does.
     team_server.stop()
     team_server.start()
