@@ -61,8 +61,9 @@ LABELMAP_HISTOGRAM = """() => {
 
 
 # Points to correct, in patient space (LPS mm, what Cornerstone calls world coordinates), on one axial slice: the voxel
-# of the model's segment ``name`` with the most in-plane neighbours of that segment, and background voxels near the
-# middle of that slice with a clear margin of 2 voxels (a 3 mm brush), for painting.
+# of the model's segment ``name`` with the most in-plane neighbours of that segment (null if the model made none; the
+# middle slice then), and three background voxels near the middle of that slice, 6 voxels apart, with a clear margin
+# of 2 voxels (a 3 mm brush), for painting.
 PICK_POINTS = """(name) => {
     const service = window.services.segmentationService;
     const segments = service.getSegmentation('1').segments;
@@ -84,17 +85,19 @@ PICK_POINTS = """(name) => {
                     most = count(i, j, k, 1, index);
                     inside = [i, j, k];
                 }
-    if (!inside) return null;
-    const k = inside[2], free = [];
+    const k = inside ? inside[2] : Math.floor(nz / 2), free = [];
     for (let j = 3; j < ny - 3; j++) for (let i = 3; i < nx - 3; i++)
         if (count(i, j, k, 2, 0) === 25) free.push([(i - nx / 2) ** 2 + (j - ny / 2) ** 2, [i, j, k]]);
     free.sort((a, b) => a[0] - b[0]);
-    const far = free.filter(f => Math.abs(f[1][0] - free[0][1][0]) + Math.abs(f[1][1] - free[0][1][1]) >= 6);
-    const world = ijk => Array.from(volume.imageData.indexToWorld(ijk));
+    const spaced = [];  // free voxels at least 6 voxels apart, nearest the middle first
+    for (const f of free)
+        if (spaced.every(g => Math.abs(f[1][0] - g[0]) + Math.abs(f[1][1] - g[1]) >= 6)) spaced.push(f[1]);
+    const world = ijk => (ijk ? Array.from(volume.imageData.indexToWorld(ijk)) : null);
     return {
         inside: world(inside),
-        background: free.length ? world(free[0][1]) : null,
-        background2: far.length ? world(far[0][1]) : null,
+        background: world(spaced[0]),
+        background2: world(spaced[1]),
+        background3: world(spaced[2]),
     };
 }"""
 # Scroll the axial viewport to the slice of a world point and return the point's position on the page.
@@ -184,8 +187,8 @@ def segment_study(page: Any, server: str, study_uid: str, model: str, screenshot
 
 
 def pick_points(page: Any, segment: str) -> dict[str, list[float] | None]:
-    """World points to correct on the slice where the viewer's segment ``segment`` has an interior voxel (see
-    ``PICK_POINTS``); None when the model segmented no such voxel."""
+    """World points to correct on the slice where the viewer's segment ``segment`` has its most interior voxel (see
+    ``PICK_POINTS``)."""
     return page.evaluate(PICK_POINTS, segment)
 
 

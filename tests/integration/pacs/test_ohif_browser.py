@@ -60,8 +60,8 @@ def segmented(pacs_setup: PacsSetup, slicer_client: MONAILabelClient, trained_on
     opened in OHIF's MONAI Label mode with the model's segmentation in the viewer."""
     segmented = segmented_voxels(pacs_setup, slicer_client)
     organ = segmented_voxels(pacs_setup, slicer_client, "organ")
-    name = max(organ, key=organ.get)  # the annotator corrects the model's organ
-    assert organ[name] > 0, f"the test model segments no organ in any study: {organ}"
+    # The annotator corrects the model's organ: the study with the most (the barely trained model may make none).
+    name = max(organ, key=organ.get) if any(organ.values()) else max(segmented, key=segmented.get)
     assert segmented[name] > 0, f"the test model segments nothing in any study: {segmented}"
     screenshot = ARTIFACTS / "ohif_segmentation.png"
     result = ohif_segment.segment_study(page, pacs_setup.url, pacs_setup.studies[name], MODEL, screenshot)
@@ -93,10 +93,15 @@ def test_an_annotator_paints_erases_and_saves_the_label_in_ohif(pacs_setup: Pacs
     series = pacs_setup.series_of(segmented["name"])
     completed, segs = _completed(pacs_setup), set(seg_series(pacs_setup))
     points = ohif_segment.pick_points(page, "organ")
-    assert points and points["background"] and points["background2"], f"no organ to correct in the viewer: {points}"
-    # Paint organ where the model saw none, erase inside the model's organ, paint the 'uncertain' overlay elsewhere.
+    room = points["background"] and points["background2"] and (points["inside"] or points["background3"])
+    assert room, f"no room to paint in the viewer: {points}"
+    erased = points["inside"]
+    if erased is None:  # the barely trained model segmented no organ: erase organ the annotator painted instead
+        erased = points["background3"]
+        ohif_segment.paint(page, erased, "organ", "Brush")
+    # Paint organ where the model saw none, erase inside the organ, paint the 'uncertain' overlay elsewhere.
     ohif_segment.paint(page, points["background"], "organ", "Brush")
-    ohif_segment.paint(page, points["inside"], "organ", "Eraser")
+    ohif_segment.paint(page, erased, "organ", "Eraser")
     ohif_segment.paint(page, points["background2"], "uncertain", "Brush")
     page.screenshot(path=str(ARTIFACTS / "ohif_brush_save.png"))
 
@@ -109,7 +114,7 @@ def test_an_annotator_paints_erases_and_saves_the_label_in_ohif(pacs_setup: Pacs
     label = nib.load(fresh_datastore(pacs_setup, tmp_path / "cache").get_label_uri(next(iter(added)), "final", series))
     assert set(np.unique(np.asarray(label.dataobj)).tolist()) <= {0, 1, 2}  # the app's values: organ 1, lesion 2
     assert _label_at(label, points["background"]) == 1  # painted organ, at the point the brush was put
-    assert _label_at(label, points["inside"]) == 0  # erased
+    assert _label_at(label, erased) == 0  # erased
     assert _label_at(label, points["background2"]) == 0  # 'uncertain' is no label of the app: never saved
 
 
