@@ -25,7 +25,7 @@ from monailabel.tasks.scoring.epistemic_v2 import EpistemicScoring
 from lib.activelearning import LeaseBook, MostUncertain, RandomFree
 from lib.config import MODEL_NAME, load_config
 from lib.datastore import ValidatedDICOMWebDatastore, ValidatedLocalDatastore, dicomweb_client, require_dcmqi
-from lib.infers import McDropoutInfer, UncertaintyContrastiveInfer, UncertaintyRegionInfer
+from lib.infers import REGION_MODEL, McDropoutInfer, UncertaintyContrastiveInfer, UncertaintyRegionInfer
 from lib.monailabel_compat import check_version
 from lib.networks import DualSubnetSegmenter
 from lib.runtime import yield_to_the_server
@@ -109,7 +109,7 @@ class UncertaintyContrastiveApp(OhifViewer, LabelingTeam, RequestGuards, MONAILa
                 description="Segmentation by the averaged subnet pair, with the study's mean uncertainty",
                 **common,
             ),
-            "uncertainty_region": UncertaintyRegionInfer(
+            REGION_MODEL: UncertaintyRegionInfer(
                 threshold=self.app_config.uncertainty_threshold,
                 description="Voxels whose normalised entropy is above the threshold: correct these first",
                 **common,

@@ -1,12 +1,13 @@
 from .dual_subnet_infer import WITH_SUBNETS, DualSubnetInfer, NoTrainedModelError
 from .mc_dropout import McDropoutInfer
 from .uncertainty_contrastive import UncertaintyContrastiveInfer
-from .uncertainty_region import UncertaintyRegionInfer
+from .uncertainty_region import REGION_MODEL, UncertaintyRegionInfer
 
 __all__ = [
     "DualSubnetInfer",
     "McDropoutInfer",
     "NoTrainedModelError",
+    "REGION_MODEL",
     "WITH_SUBNETS",
     "UncertaintyContrastiveInfer",
     "UncertaintyRegionInfer",

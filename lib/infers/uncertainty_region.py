@@ -10,8 +10,9 @@ from monai.transforms import AsDiscreted, SqueezeDimd
 from ..transforms import LabelVoxelCountsd, MeanUncertaintyd
 from .dual_subnet_infer import DualSubnetInfer
 
-__all__ = ["UncertaintyRegionInfer", "UNCERTAIN_LABEL"]
+__all__ = ["REGION_MODEL", "UNCERTAIN_LABEL", "UncertaintyRegionInfer"]
 
+REGION_MODEL = "uncertainty_region"  # its name in /info/ (OHIF's mode shows it as an overlay)
 UNCERTAIN_LABEL = {"uncertain": 1}
 
 

@@ -1,5 +1,6 @@
 """``/ohif/app-config.js`` as the app serves it: MONAI Label's own OHIF configuration with the app's MONAI Label mode
-(``ohif/monai_label_mode.js``: brush, eraser, threshold and shapes, Save Label, Next Sample by ``uncertainty``).
+(``ohif/monai_label_mode.js``: brush, eraser, threshold and shapes, Save Label, Next Sample by ``uncertainty``, the
+uncertainty region as an overlay to show and hide).
 
 No OHIF rebuild: the bundled viewer reads its modes from this file first. The mode was written against the OHIF build
 that monailabel 0.8.5 ships; with another build the app logs a warning and leaves MONAI Label's file as it is.
@@ -19,6 +20,7 @@ from fastapi.responses import Response
 from monailabel.config import settings
 from monailabel.endpoints.user.auth import RBAC, User
 
+from ..infers.uncertainty_region import REGION_MODEL, UNCERTAIN_LABEL
 from ..monailabel_compat import put_routes_first
 
 __all__ = ["OHIF_VERSION", "OhifViewer", "app_config_js", "bundled_ohif_version", "ohif_config_router"]
@@ -42,7 +44,12 @@ def bundled_ohif_version(static_dir: Path = STATIC_DIR) -> str | None:
 
 def app_config_js(labels: dict[str, int], static_dir: Path = STATIC_DIR) -> str:
     """The stock configuration (data sources as MONAI Label set them), then the app's mode."""
-    app = {"labels": labels, "defaultStrategy": DEFAULT_STRATEGY, "apiRoot": settings.MONAI_LABEL_API_STR}
+    app = {
+        "labels": labels,
+        "defaultStrategy": DEFAULT_STRATEGY,
+        "apiRoot": settings.MONAI_LABEL_API_STR,
+        "overlay": {"model": REGION_MODEL, "label": next(iter(UNCERTAIN_LABEL))},
+    }
     mode = MODE_JS.read_text().replace("__APP__", json.dumps(app))
     return (static_dir / "app-config.js").read_text() + "\n" + mode
 

@@ -93,8 +93,9 @@ PICK_POINTS = """(name) => {
         const spaced = [];  // free voxels at least 6 voxels apart, nearest the middle first
         for (const f of free)
             if (spaced.every(g => Math.abs(f[1][0] - g[0]) + Math.abs(f[1][1] - g[1]) >= 6)) spaced.push(f[1]);
-        // Room for every stroke first, then the most interior organ voxel, then the middle slice.
-        const room = Math.min(spaced.length, inside ? 2 : 3);
+        // Room for every stroke first (two background points, three without the segment), then the most interior
+        // voxel of the segment, then the middle slice.
+        const room = spaced.length >= (inside ? 2 : 3) ? 1 : 0;
         return {inside, spaced, rank: [room, most, -Math.abs(k - nz / 2)]};
     };
     const ahead = (a, b) => {  // a ranks before b (lexicographic)
@@ -129,10 +130,46 @@ SHOW_POINT = """(world) => {
     const box = viewport.element.getBoundingClientRect();
     return [box.left + x, box.top + y];
 }"""
-# The Save Label action's notices on screen (innermost elements).
-NOTICES = (
-    "Array.from(document.querySelectorAll('body *')).filter(e => e.children.length === 0 && "
-    "/Label saved|Label not saved|Nothing to save/.test(e.textContent))"
+
+
+def _notices(pattern: str) -> str:
+    """The viewer's notices on screen (innermost elements) whose text matches ``pattern``."""
+    return (
+        "Array.from(document.querySelectorAll('body *')).filter(e => e.children.length === 0 && "
+        f"/{pattern}/.test(e.textContent))"
+    )
+
+
+NOTICES = _notices("Label saved|Label not saved|Nothing to save")  # of the Save Label action
+UNCERTAINTY_NOTICES = _notices("^Uncertainty( not shown)?:")  # of the Uncertainty button
+# The Uncertainty overlay as the viewer holds it: its labeled voxels (null without one), and per viewport whether it
+# is shown and which segmentation the brush edits.
+OVERLAY_STATE = """() => {
+    const service = window.services.segmentationService;
+    const volume = service.getSegmentation('uncertainty') && service.getLabelmapVolume('uncertainty');
+    let voxels = null;
+    if (volume) {
+        voxels = 0;
+        for (const v of volume.voxelManager.getCompleteScalarDataArray()) voxels += v ? 1 : 0;
+    }
+    const viewports = {};
+    for (const viewport of window.cornerstone.getRenderingEngines().flatMap(e => e.getViewports())) {
+        const representations = service.getSegmentationRepresentations(viewport.id);
+        const shown = representations.find(r => r.segmentationId === 'uncertainty');
+        viewports[viewport.id] = {
+            shown: Boolean(shown && shown.visible && Object.values(shown.segments || {}).every(s => s.visible)),
+            active: (representations.find(r => r.active) || {}).segmentationId || null,
+        };
+    }
+    return {voxels, viewports};
+}"""
+SEGMENT_NAMES = (
+    "() => Object.values(window.services.segmentationService.getSegmentation('1').segments).filter(Boolean)"
+    ".map(s => s.label)"
+)
+# The models the MONAI Label panel offers in its Auto-Segmentation tab.
+PANEL_MODELS = (
+    "() => Array.from(document.querySelectorAll('.monaiLabelPanel select.selectBox option')).map(o => o.value)"
 )
 SET_LABELMAP = """(values) => {
     const volume = window.services.segmentationService.getLabelmapVolume('1');
@@ -274,6 +311,37 @@ def next_sample(page: Any) -> dict[str, Any]:
     with page.expect_response(lambda r: "/activelearning/" in r.url) as answer:
         page.locator(".monaiLabelPanel button.actionInput", has_text="Next Sample").click()
     return {"shown": shown, "url": answer.value.url, "status": answer.value.status, "json": answer.value.json()}
+
+
+def add_segment(page: Any) -> str:
+    """A new segment in the labelmap, made with the segmentation panel's Add Segment as an annotator would; its name
+    (the panel makes it the active one)."""
+    page.locator('[data-cy="panelSegmentationWithTools-btn"]').click()
+    before = page.evaluate(SEGMENT_NAMES)
+    page.get_by_text("Add Segment").click()
+    page.wait_for_function(f"(n) => ({SEGMENT_NAMES})().length > n", arg=len(before))
+    return next(name for name in page.evaluate(SEGMENT_NAMES) if name not in before)
+
+
+def toggle_uncertainty(page: Any) -> str | None:
+    """Press the Uncertainty button; the viewer's notice when this press ran the model (None when it only showed or
+    hid the overlay)."""
+    page.evaluate(f"() => ({UNCERTAINTY_NOTICES}).forEach(e => {{ e.dataset.seen = '1'; }})")
+    before = page.evaluate(OVERLAY_STATE)
+    page.locator('[data-cy="Uncertainty"]').click()
+    if before["voxels"] is not None:
+        page.wait_for_timeout(300)
+        return None
+    page.wait_for_function(f"() => ({UNCERTAINTY_NOTICES}).some(e => !e.dataset.seen)", timeout=60_000)
+    return page.evaluate(f"() => ({UNCERTAINTY_NOTICES}).find(e => !e.dataset.seen).textContent")
+
+
+def overlay_state(page: Any) -> dict[str, Any]:
+    return page.evaluate(OVERLAY_STATE)
+
+
+def panel_models(page: Any) -> list[str]:
+    return page.evaluate(PANEL_MODELS)
 
 
 def set_labelmap(page: Any, values: list[int] | None) -> list[int]:

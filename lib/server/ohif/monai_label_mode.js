@@ -7,14 +7,18 @@
  *  - OHIF's segmentation panel with Brush, Eraser, Threshold and Shapes beside the MONAI Label panel (the bundled mode
  *    names BrushTools/Shapes but never defines them, so the panel could not be added);
  *  - a Save Label button: the labelmap the panel fills ('1'), segments mapped to the app's label values by name (a
- *    segment the app does not label, such as 'uncertain', is never saved), sent as label.bin with
+ *    segment the app does not label, such as one the annotator added, is never saved), sent as label.bin with
  *    PUT /datastore/label (tag final); the server's answer, or its error message, is shown;
  *  - Next Sample with the 'uncertainty' strategy (the bundled panel starts at 'random' and, lacking a change handler,
  *    always asks for 'random': the request is pointed at the strategy its select shows);
  *  - Export DICOM SEG of the segmentation panel saves through the app as Save Label does (in this build OHIF's own
- *    export tears down the viewer: OHIF/Viewers #4584).
+ *    export tears down the viewer: OHIF/Viewers #4584);
+ *  - an Uncertainty button: the app's uncertainty_region result as its own segmentation ('Uncertainty', one locked
+ *    segment) that the button shows and hides, beside the labelmap to save. The bundled panel would write that
+ *    result into labelmap '1' and wipe the segmentation there, so the model is kept out of the panel's list.
  *
- * __APP__ is replaced by the server with {labels: {name: value}, defaultStrategy, apiRoot}.
+ * __APP__ is replaced by the server with {labels: {name: value}, defaultStrategy, apiRoot,
+ * overlay: {model, label}}.
  */
 (function () {
   'use strict';
@@ -22,6 +26,8 @@
   const APP = __APP__;
   const MODE_ID = '@ohif/mode-monai-label';
   const LABELMAP_ID = '1'; // the segmentation the MONAI Label panel creates and fills
+  const OVERLAY_ID = 'uncertainty'; // the segmentation of the Uncertainty button
+  const OVERLAY_COLOR = [255, 190, 0, 255];
   const CLIENT_ID = (function () {
     const key = 'monailabel-client-id';
     let id = window.sessionStorage.getItem(key);
@@ -76,6 +82,13 @@
         icon: 'tool-crosshair', label: 'Crosshairs',
         commands: { commandName: 'setToolActiveToolbar', commandOptions: { toolGroupIds: ['mpr'] } },
         evaluate: { name: 'evaluate.cornerstoneTool', disabledText: 'Select an MPR viewport to enable this tool' },
+      },
+    },
+    {
+      id: 'Uncertainty', uiType: 'ohif.radioGroup',
+      props: {
+        icon: 'tool-fusion-color', label: 'Uncertainty (show / hide)', commands: 'monaiLabelToggleUncertainty',
+        evaluate: 'evaluate.action',
       },
     },
     {
@@ -222,9 +235,8 @@
   }
 
   async function saveLabel(servicesManager) {
-    const { segmentationService, uiNotificationService } = servicesManager.services;
-    const notify = (type, message) =>
-      uiNotificationService.show({ title: 'MONAI Label', message, type, duration: type === 'success' ? 4000 : 10000 });
+    const { segmentationService } = servicesManager.services;
+    const notify = notifier(servicesManager);
     const label = labelBytes(segmentationService);
     if (!label) {
       notify('error', 'Nothing to save: connect the MONAI Label panel, then segment or paint the study.');
@@ -259,8 +271,118 @@
     notify('success', 'Label saved: ' + label.labeled + ' labeled voxels.');
   }
 
+  function notifier(servicesManager) {
+    const { uiNotificationService } = servicesManager.services;
+    return (type, message) =>
+      uiNotificationService.show({ title: 'MONAI Label', message, type, duration: /success|info/.test(type) ? 4000 : 10000 });
+  }
+
+  /* A result of POST /infer?output=image as OHIF's panel asks for it: NRRD, raw one-byte voxels in the series'
+   * frame order. (The bundled panel's reader is not reachable from here; this reads only that form.) */
+  function parseNrrd(buffer) {
+    const bytes = new Uint8Array(buffer);
+    let end = -1;
+    for (let i = 0; i + 1 < bytes.length && i < 65536; i++) {
+      if (bytes[i] === 10 && bytes[i + 1] === 10) {
+        end = i + 2;
+        break;
+      }
+    }
+    const header = end > 0 ? new TextDecoder().decode(bytes.subarray(0, end)) : '';
+    if (!header.startsWith('NRRD') || !/^encoding: raw$/m.test(header) || !/^type: (unsigned char|uchar|uint8)$/m.test(header)) {
+      throw new Error('not a raw one-byte NRRD');
+    }
+    return bytes.slice(end);
+  }
+
+  function viewportIds(servicesManager) {
+    return Array.from(servicesManager.services.viewportGridService.getState().viewports.keys());
+  }
+
+  let overlay = null; // {series, visible} of the Uncertainty segmentation in the viewer
+
+  function showOverlay(servicesManager, visible) {
+    const { segmentationService } = servicesManager.services;
+    for (const viewportId of viewportIds(servicesManager)) {
+      segmentationService.setSegmentVisibility(viewportId, OVERLAY_ID, 1, visible);
+    }
+    overlay.visible = visible;
+  }
+
+  /* First press on a series: run the app's uncertainty_region model and show its mask; later presses hide and show
+   * it. The labelmap the annotator corrects and saves ('1') stays untouched and stays the active one. */
+  async function toggleUncertainty(servicesManager, commandsManager) {
+    const { segmentationService } = servicesManager.services;
+    const notify = notifier(servicesManager);
+    const series = activeSeriesUID(servicesManager);
+    if (overlay && overlay.series === series && segmentationService.getSegmentation(OVERLAY_ID)) {
+      showOverlay(servicesManager, !overlay.visible);
+      return;
+    }
+    const form = new FormData();
+    const params = { result_extension: '.nrrd', result_dtype: 'uint8', result_compress: false, restore_label_idx: false };
+    form.append('params', JSON.stringify(params));
+    const url = APP.apiRoot + '/infer/' + encodeURIComponent(APP.overlay.model) + '?image=' +
+      encodeURIComponent(series) + '&output=image';
+    let mask;
+    try {
+      const response = await fetch(url, { method: 'POST', body: form });
+      if (!response.ok) {
+        let detail = response.statusText;
+        try {
+          detail = (await response.json()).detail || detail;
+        } catch (error) {
+          /* not JSON: keep the status text */
+        }
+        notify('error', 'Uncertainty not shown (' + response.status + '): ' + detail);
+        return;
+      }
+      mask = parseNrrd(await response.arrayBuffer());
+    } catch (error) {
+      notify('error', 'Uncertainty not shown: ' + error.message);
+      return;
+    }
+    if (segmentationService.getSegmentation(OVERLAY_ID)) {
+      segmentationService.remove(OVERLAY_ID);
+    }
+    const segments = { 1: { segmentIndex: 1, label: APP.overlay.label, active: false, locked: true } };
+    await commandsManager.runCommand('loadSegmentationsForViewport', {
+      segmentations: [
+        { segmentationId: OVERLAY_ID, representation: { type: 'Labelmap' }, config: { label: 'Uncertainty', segments } },
+      ],
+    });
+    const volume = segmentationService.getLabelmapVolume(OVERLAY_ID);
+    const voxels = volume.voxelManager.getCompleteScalarDataArray().length;
+    if (mask.length !== voxels) {
+      segmentationService.remove(OVERLAY_ID);
+      notify('error', 'Uncertainty not shown: ' + mask.length + ' voxels from the server, ' + voxels + ' in the viewer.');
+      return;
+    }
+    volume.voxelManager.setCompleteScalarDataArray(mask);
+    window.cornerstoneTools.segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(OVERLAY_ID);
+    const shown = segmentationService.getSegmentationRepresentations;
+    for (const viewportId of viewportIds(servicesManager)) {
+      if (!shown.call(segmentationService, viewportId).some(r => r.segmentationId === OVERLAY_ID)) {
+        await segmentationService.addSegmentationRepresentation(viewportId, { segmentationId: OVERLAY_ID });
+      }
+      segmentationService.setSegmentColor(viewportId, OVERLAY_ID, 1, OVERLAY_COLOR);
+      if (segmentationService.getSegmentation(LABELMAP_ID)) {
+        segmentationService.setActiveSegmentation(viewportId, LABELMAP_ID);
+      }
+    }
+    overlay = { series, visible: true };
+    showOverlay(servicesManager, true);
+    let uncertain = 0;
+    for (let i = 0; i < mask.length; i++) {
+      uncertain += mask[i] ? 1 : 0;
+    }
+    notify('info', 'Uncertainty: ' + uncertain + ' voxels (' + (100 * uncertain / mask.length).toFixed(1) +
+      ' % of the series) where the model is unsure. Press again to hide.');
+  }
+
   /* The bundled panel always asks for /activelearning/random (its strategy select has no change handler): point
-   * the request at the strategy the select shows, and show APP.defaultStrategy first. */
+   * the request at the strategy the select shows, and show APP.defaultStrategy first. Its /info/ answer loses the
+   * overlay model, which the Uncertainty button runs instead. */
   function strategySelect() {
     for (const select of document.querySelectorAll('select.actionInput')) {
       if (select.querySelector('option[value="' + APP.defaultStrategy + '"]')) {
@@ -270,13 +392,39 @@
     return null;
   }
 
-  function followStrategySelect() {
+  function withoutOverlayModel(xhr, name) {
+    const original = Object.getOwnPropertyDescriptor(XMLHttpRequest.prototype, name).get;
+    Object.defineProperty(xhr, name, {
+      configurable: true,
+      get() {
+        const value = original.call(xhr);
+        if (xhr.readyState !== 4 || xhr.status !== 200 || !value) {
+          return value;
+        }
+        try {
+          const info = typeof value === 'string' ? JSON.parse(value) : value;
+          if (info.models) {
+            delete info.models[APP.overlay.model];
+          }
+          return typeof value === 'string' ? JSON.stringify(info) : info;
+        } catch (error) {
+          return value;
+        }
+      },
+    });
+  }
+
+  function steerThePanel() {
     const open = XMLHttpRequest.prototype.open;
     XMLHttpRequest.prototype.open = function (method, url) {
       const args = Array.prototype.slice.call(arguments);
       const select = strategySelect();
       if (typeof url === 'string' && select && /\/activelearning\/random(\?|$)/.test(url)) {
         args[1] = url.replace('/activelearning/random', '/activelearning/' + encodeURIComponent(select.value));
+      }
+      if (typeof url === 'string' && /\/info\/?(\?|$)/.test(url)) {
+        withoutOverlayModel(this, 'responseText');
+        withoutOverlayModel(this, 'response');
       }
       return open.apply(this, args);
     };
@@ -309,6 +457,10 @@
         initToolGroups(extensionManager, toolGroupService);
         const save = { commandFn: () => saveLabel(servicesManager) };
         commandsManager.registerCommand('DEFAULT', 'monaiLabelSaveLabel', save);
+        commandsManager.registerCommand('DEFAULT', 'monaiLabelToggleUncertainty', {
+          commandFn: () => toggleUncertainty(servicesManager, commandsManager),
+        });
+        overlay = null;
         // The segmentation panel's Export DICOM SEG runs 'storeSegmentation', which in this build tears the viewer
         // down: it saves through the app instead (a SEG of the whole series in the PACS, the app's segment values).
         replaced = [];
@@ -320,7 +472,7 @@
         }
         toolbarService.addButtons(toolbarButtons);
         toolbarService.createButtonSection('primary', [
-          'WindowLevel', 'Pan', 'Zoom', 'TrackballRotate', 'Capture', 'Layout', 'Crosshairs', 'SaveLabel',
+          'WindowLevel', 'Pan', 'Zoom', 'TrackballRotate', 'Capture', 'Layout', 'Crosshairs', 'Uncertainty', 'SaveLabel',
         ]);
         toolbarService.createButtonSection('segmentationToolbox', ['BrushTools', 'Shapes']);
       },
@@ -378,6 +530,6 @@
     };
   }
 
-  followStrategySelect();
+  steerThePanel();
   window.config.modes = [{ id: MODE_ID, modeFactory, extensionDependencies }];
 })();

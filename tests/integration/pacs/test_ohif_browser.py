@@ -21,6 +21,7 @@ import pytest
 import requests
 from monailabel.client import MONAILabelClient
 
+from lib.infers import REGION_MODEL
 from lib.tools import ohif_segment
 from lib.tools.server_process import ROOT
 from tests.conftest import require_program
@@ -78,6 +79,28 @@ def test_ohif_runs_the_model_on_a_pacs_study_and_shows_the_segmentation(pacs_set
     assert sum(result["labelmap_histogram"].values()) == segmented["rest_voxels"]
 
 
+def test_the_uncertainty_overlay_shows_and_hides_and_leaves_the_label_alone(pacs_setup, slicer_client, segmented, page):
+    label_before = page.evaluate(ohif_segment.LABELMAP_HISTOGRAM)
+    region_file, region = slicer_client.infer(REGION_MODEL, pacs_setup.series_of(segmented["name"]), {})
+    os.unlink(region_file)
+    assert REGION_MODEL not in ohif_segment.panel_models(page)  # the panel would write it over the label
+
+    message = ohif_segment.toggle_uncertainty(page)
+
+    uncertain = region["label_voxels"].get("uncertain", 0)
+    assert message.startswith(f"Uncertainty: {uncertain} voxels"), message
+    shown = ohif_segment.overlay_state(page)
+    assert shown["voxels"] == uncertain  # what the model gives over REST
+    assert all(v == {"shown": True, "active": "1"} for v in shown["viewports"].values()), shown  # brush edits '1'
+    assert page.evaluate(ohif_segment.LABELMAP_HISTOGRAM) == label_before
+
+    ohif_segment.toggle_uncertainty(page)
+    assert not any(v["shown"] for v in ohif_segment.overlay_state(page)["viewports"].values())
+    ohif_segment.toggle_uncertainty(page)
+    assert all(v["shown"] for v in ohif_segment.overlay_state(page)["viewports"].values())
+    assert page.evaluate(ohif_segment.LABELMAP_HISTOGRAM) == label_before
+
+
 def _completed(pacs_setup: PacsSetup) -> int:
     return requests.get(f"{pacs_setup.url}/datastore/", timeout=30).json()["completed"]
 
@@ -99,10 +122,12 @@ def test_an_annotator_paints_erases_and_saves_the_label_in_ohif(pacs_setup: Pacs
     if erased is None:  # the barely trained model segmented no organ: erase organ the annotator painted instead
         erased = points["background3"]
         ohif_segment.paint(page, erased, "organ", "Brush")
-    # Paint organ where the model saw none, erase inside the organ, paint the 'uncertain' overlay elsewhere.
+    # Paint organ where the model saw none, erase inside the organ, paint a segment of the annotator's own (one the
+    # app does not label) elsewhere; the Uncertainty overlay is on screen.
     ohif_segment.paint(page, points["background"], "organ", "Brush")
     ohif_segment.paint(page, erased, "organ", "Eraser")
-    ohif_segment.paint(page, points["background2"], "uncertain", "Brush")
+    own_segment = ohif_segment.add_segment(page)
+    ohif_segment.paint(page, points["background2"], own_segment, "Brush")
     page.screenshot(path=str(ARTIFACTS / "ohif_brush_save.png"))
 
     saved = ohif_segment.save_label(page)
@@ -115,7 +140,7 @@ def test_an_annotator_paints_erases_and_saves_the_label_in_ohif(pacs_setup: Pacs
     assert set(np.unique(np.asarray(label.dataobj)).tolist()) <= {0, 1, 2}  # the app's values: organ 1, lesion 2
     assert _label_at(label, points["background"]) == 1  # painted organ, at the point the brush was put
     assert _label_at(label, erased) == 0  # erased
-    assert _label_at(label, points["background2"]) == 0  # 'uncertain' is no label of the app: never saved
+    assert _label_at(label, points["background2"]) == 0  # no label of the app: never saved
 
 
 def test_export_dicom_seg_saves_through_the_app_and_the_viewer_survives(pacs_setup, segmented, page) -> None:

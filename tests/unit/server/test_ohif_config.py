@@ -24,7 +24,13 @@ def test_the_served_file_keeps_monai_labels_data_sources_and_adds_the_apps_mode(
     assert text.startswith(stock)
     mode = text[len(stock) :]
     assert "__APP__" not in mode
-    assert json.dumps({"labels": {"organ": 1, "lesion": 2}, "defaultStrategy": "uncertainty", "apiRoot": ""}) in mode
+    app = {
+        "labels": {"organ": 1, "lesion": 2},
+        "defaultStrategy": "uncertainty",
+        "apiRoot": "",
+        "overlay": {"model": "uncertainty_region", "label": "uncertain"},  # the Uncertainty button's model
+    }
+    assert json.dumps(app) in mode
     assert "window.config.modes = [" in mode and "'@ohif/mode-monai-label'" in mode
 
 
