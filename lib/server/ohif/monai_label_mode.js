@@ -259,13 +259,7 @@
       return;
     }
     if (!response.ok) {
-      let detail = response.statusText;
-      try {
-        detail = (await response.json()).detail || detail;
-      } catch (error) {
-        /* not JSON: keep the status text */
-      }
-      notify('error', 'Label not saved (' + response.status + '): ' + detail);
+      notify('error', 'Label not saved (' + response.status + '): ' + (await refusal(response)));
       return;
     }
     notify('success', 'Label saved: ' + label.labeled + ' labeled voxels.');
@@ -275,6 +269,15 @@
     const { uiNotificationService } = servicesManager.services;
     return (type, message) =>
       uiNotificationService.show({ title: 'MONAI Label', message, type, duration: /success|info/.test(type) ? 4000 : 10000 });
+  }
+
+  /* Why the server refused a request: its JSON detail (the app's 4xx messages), else the status text. */
+  async function refusal(response) {
+    try {
+      return (await response.json()).detail || response.statusText;
+    } catch (error) {
+      return response.statusText;
+    }
   }
 
   /* A result of POST /infer?output=image as OHIF's panel asks for it: NRRD, raw one-byte voxels in the series'
@@ -328,13 +331,7 @@
     try {
       const response = await fetch(url, { method: 'POST', body: form });
       if (!response.ok) {
-        let detail = response.statusText;
-        try {
-          detail = (await response.json()).detail || detail;
-        } catch (error) {
-          /* not JSON: keep the status text */
-        }
-        notify('error', 'Uncertainty not shown (' + response.status + '): ' + detail);
+        notify('error', 'Uncertainty not shown (' + response.status + '): ' + (await refusal(response)));
         return;
       }
       mask = parseNrrd(await response.arrayBuffer());
