@@ -206,8 +206,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--converged", action="store_true", help="A, B, C on MNI 10 %% at 560 iterations + A at 1,120 (see CONVERGED)"
     )
+    parser.add_argument("--recipes", nargs="+", metavar="RECIPE", help="only these recipes of the plan")
+    parser.add_argument("--no-plateau", action="store_true", help="without the plan's longer-budget runs")
     args = parser.parse_args(argv)
     plan = dict(QUICK if args.quick else CONVERGED if args.converged else FULL)
+    plan["groups"] = tuple(
+        Group(g.dataset, g.fraction, recipes, g.seeds, g.budget)
+        for g in plan["groups"]
+        if (recipes := tuple(r for r in g.recipes if not args.recipes or r in args.recipes))
+        and not (args.no_plateau and g.budget > 1)
+    )
     if args.iterations:
         plan["iterations"] = args.iterations
     validation = 0
