@@ -208,12 +208,17 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--recipes", nargs="+", metavar="RECIPE", help="only these recipes of the plan")
     parser.add_argument("--no-plateau", action="store_true", help="without the plan's longer-budget runs")
+    parser.add_argument("--fraction", type=float, help="labeled fraction of every group (1.0: the all-labels ceiling)")
+    parser.add_argument("--seeds", type=int, nargs="+", help="only these seeds of the plan")
     args = parser.parse_args(argv)
+    if args.fraction is not None and not 0.0 < args.fraction <= 1.0:
+        parser.error(f"--fraction must be in (0, 1], got {args.fraction}")
     plan = dict(QUICK if args.quick else CONVERGED if args.converged else FULL)
     plan["groups"] = tuple(
-        Group(g.dataset, g.fraction, recipes, g.seeds, g.budget)
+        Group(g.dataset, args.fraction or g.fraction, recipes, seeds, g.budget)
         for g in plan["groups"]
-        if (recipes := tuple(r for r in g.recipes if not args.recipes or r in args.recipes))
+        if (seeds := tuple(s for s in g.seeds if not args.seeds or s in args.seeds))
+        and (recipes := tuple(r for r in g.recipes if not args.recipes or r in args.recipes))
         and not (args.no_plateau and g.budget > 1)
     )
     if args.iterations:
@@ -221,7 +226,7 @@ def main(argv: list[str]) -> int:
     validation = 0
     if args.tune is not None:
         validation = plan["validation"]
-        plan["groups"] = (Group("mni", 0.1, tuple(args.tune or ("supervised", "default")), TUNE_SEEDS),)
+        plan["groups"] = (Group("mni", args.fraction or 0.1, tuple(args.tune or ("supervised", "default")), TUNE_SEEDS),)
     overrides = {**(LARGE["conf"] if args.large else {}), **dict(kv.split("=", 1) for kv in args.set)}
     if args.large and not args.iterations:
         plan["iterations"] = LARGE["iterations"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lib.config import load_config
@@ -79,3 +81,31 @@ def test_the_paper_preset_is_one_setting_away_and_other_overrides_still_apply() 
 def test_a_patch_and_batch_that_leave_batch_norm_one_value_are_refused() -> None:
     with pytest.raises(ValueError, match="batch norm"):
         load_config({"patch_size": "[16, 16, 16]", "labeled_batch_size": "1"})
+
+
+def _default_tables(text: str) -> list[tuple[list[str], list[str]]]:
+    """Rows of every ``| setting | default | ...`` table: (setting names, default values), both comma-separated."""
+    rows, in_table = [], False
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| setting | default |"):
+            in_table = True
+        elif not line.startswith("|"):
+            in_table = False
+        elif in_table and cells[0].startswith("`"):
+            rows.append(([n.strip(" `") for n in cells[0].split(",")], [v.strip(" `") for v in cells[1].split(",")]))
+    return rows
+
+
+def test_the_defaults_the_docs_quote_are_the_configured_ones() -> None:
+    """The docs' settings tables must not drift from configs/default.yaml (sw_overlap once did)."""
+    root = Path(__file__).resolve().parents[2]
+    config = load_config()
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    rows = [row for page in pages for row in _default_tables(page.read_text())]
+    assert rows, "no settings table found in README.md or docs/"
+    for names, values in rows:
+        assert len(names) == len(values), names
+        for name, value in zip(names, values, strict=True):
+            configured = str(getattr(config, name))
+            assert configured == value, f"{name}: the docs say {value}, configs/default.yaml {configured}"
