@@ -226,7 +226,8 @@ def main(argv: list[str]) -> int:
     validation = 0
     if args.tune is not None:
         validation = plan["validation"]
-        plan["groups"] = (Group("mni", args.fraction or 0.1, tuple(args.tune or ("supervised", "default")), TUNE_SEEDS),)
+        tuned = tuple(args.tune or ("supervised", "default"))
+        plan["groups"] = (Group("mni", args.fraction or 0.1, tuned, TUNE_SEEDS),)
     overrides = {**(LARGE["conf"] if args.large else {}), **dict(kv.split("=", 1) for kv in args.set)}
     if args.large and not args.iterations:
         plan["iterations"] = LARGE["iterations"]
