@@ -24,7 +24,7 @@ import requests
 from tqdm import tqdm
 
 from lib.config import load_config
-from lib.tools.server_process import ServerProcess, TINY_CONF
+from lib.tools.server_process import TINY_CONF, ServerProcess
 
 from ._trained_server import MODEL, rest, trained_server
 from .common import benchmark_parser, write_json

@@ -31,7 +31,7 @@ from lib.networks import DualSubnetSegmenter
 from lib.trainers import SemiSupervisedIteration, UncertaintyContrastiveTrain
 from lib.trainers.mean_teacher import mean_teacher
 from lib.trainers.schedule import LearningRateDecay, SemiSupervisedSchedule
-from lib.transforms import StrongView
+from lib.transforms import CopyPaste, StrongView
 
 __all__ = ["RECIPES", "Recipe", "StepEngine", "Streams", "WarmStart", "draw_streams", "train_recipe", "warm_up"]
 
@@ -63,6 +63,7 @@ RECIPES: dict[str, Recipe] = {
         Recipe("no_contrastive", "C without the prototype contrast", {"contrastive_weight": "0"}),
         Recipe("no_bidirectional", "C without uncertainty weighting", {"bidirectional_weight": "0"}),
         Recipe("pdcr", "C + patch-level contrastive regularisation", {"pdcr_weight": "0.1"}),
+        Recipe("copy_paste", "C + copy-paste of labeled boxes into unlabeled patches (BCP)", {"copy_paste": "0.67"}),
     )
 }
 
@@ -186,7 +187,12 @@ def _loop(
     schedule = SemiSupervisedSchedule(iterations, config.warmup_fraction, config.rampup_fraction)
     unlabeled = streams.unlabeled if recipe.semi_supervised and config.unlabeled_batch_size else None
     step = SemiSupervisedIteration(
-        unlabeled, None, schedule, teacher, StrongView(seed) if config.strong_augmentation else None
+        unlabeled,
+        None,
+        schedule,
+        teacher,
+        StrongView(seed) if config.strong_augmentation else None,
+        CopyPaste(config.copy_paste, seed) if config.copy_paste > 0 else None,
     )
     engine = StepEngine(
         network=trained,

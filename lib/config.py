@@ -85,6 +85,7 @@ class AppConfig(BaseModel):
     lr_schedule: Literal["cosine", "poly", "constant"]
     ema_decay: UnitInterval
     strong_augmentation: StrictBool
+    copy_paste: UnitInterval
     tv_threshold: Fraction
     tv_weight: NonNegativeFloat
     reliable_percentile_start: Percent

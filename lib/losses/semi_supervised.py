@@ -11,6 +11,7 @@ from torch import nn
 
 from ..distributed import all_reduce_sum
 from ..networks import SubnetOutput
+from ..transforms import PastedBox
 from ..uncertainty import class_map, normalized_entropy
 from .patch_contrastive import PatchContrastiveLoss
 from .prototype_contrastive import PrototypeContrastiveLoss, PrototypeMemory, class_feature_sums
@@ -111,8 +112,14 @@ class UncertaintyContrastiveLoss(nn.Module):
         num_labeled: int,
         ramp: float = 1.0,
         teacher: Pair | None = None,
+        pasted: PastedBox | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Returns the ``loss`` to optimise, each term as it is (live, for tests) and what the training curves log."""
+        """Returns the ``loss`` to optimise, each term as it is (live, for tests) and what the training curves log.
+
+        ``pasted``: where a box of labeled content was pasted into the students' view of each unlabeled patch, and its
+        labels (:class:`~lib.transforms.CopyPaste`); the teacher saw the patch without it. There the unlabeled term
+        learns the pasted labels (reliable, weight 1) and the contrastive term leaves those voxels out; prototypes
+        come from what the teacher saw."""
         n = num_labeled
         if not 0 < n <= out_a.logits.shape[0]:
             raise ValueError(f"num_labeled must be in [1, batch size {out_a.logits.shape[0]}], got {n}")
@@ -136,7 +143,7 @@ class UncertaintyContrastiveLoss(nn.Module):
 
         if out_a.logits.shape[0] > n:
             unl = self._unlabeled_terms(
-                (out_a, out_b), (t_a, t_b), (probs_a, probs_b), uncertainty, label, n, a_is_better, ramp
+                (out_a, out_b), (t_a, t_b), (probs_a, probs_b), uncertainty, label, n, a_is_better, ramp, pasted
             )
             loss = loss + ramp * (
                 self.unlabeled_weight * (unl["unl_a"] + unl["unl_b"])
@@ -182,6 +189,7 @@ class UncertaintyContrastiveLoss(nn.Module):
         n: int,
         a_is_better: torch.Tensor,
         ramp: float,
+        pasted: PastedBox | None,
     ) -> dict[str, torch.Tensor]:
         start, end = self.percentiles
         percentile = start + (end - start) * ramp
@@ -202,11 +210,18 @@ class UncertaintyContrastiveLoss(nn.Module):
                 u.flatten()[:: max(1, u.numel() // 100_000)], 1 - self.contrastive_band / 100
             )
             band = ~reliable & (u >= band_threshold)
+            target, target_reliable, target_weight = pseudo, reliable, weight
+            if pasted is not None:
+                box, box_label = pasted
+                target = torch.where(box, box_label, pseudo)
+                target_reliable = reliable | box
+                target_weight = torch.where(box, torch.ones_like(weight), weight)
+                band = band & ~box
             composition = torch.cat([one_hot(label, self.num_classes).float(), ((probs[0] + probs[1]) / 2)[n:]])
 
         terms: dict[str, torch.Tensor] = {}
         for name, student, teacher, memory in zip("ab", students, teachers, self.memories):
-            terms[f"unl_{name}"] = self.pseudo_label(student.logits[n:], pseudo, reliable, weight)
+            terms[f"unl_{name}"] = self.pseudo_label(student.logits[n:], target, target_reliable, target_weight)
             prototypes, valid = self._prototypes(memory, teacher.features.detach().float(), label, n, pseudo, reliable)
             terms[f"con_{name}"] = self.contrastive(student.features[n:], ensemble_class[n:], band, prototypes, valid)
             terms[f"pdcr_{name}"] = (

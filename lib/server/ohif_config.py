@@ -13,7 +13,6 @@ import logging
 import re
 from pathlib import Path
 
-
 import monailabel
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response

@@ -14,6 +14,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from ..networks import SubnetOutput, averaged_softmax
 from ..runtime import autocast
+from ..transforms import CopyPaste
 from .mean_teacher import restart
 from .schedule import SemiSupervisedSchedule
 
@@ -31,8 +32,9 @@ class SemiSupervisedIteration:
     the teacher.
 
     With a ``teacher`` (see :mod:`~lib.trainers.mean_teacher`), the teacher sees the weak view (the patches as
-    loaded) and the students the ``strong_view`` of the unlabeled patches. The engine's ``network`` must accept
-    ``return_subnets=True`` and its ``loss_function`` must be the combined loss. A class rather than a closure so
+    loaded) and the students the ``strong_view`` of the unlabeled patches; with ``copy_paste``, a box of a labeled
+    patch in each of them (learnt from its labels, not the teacher's pseudo-labels). The engine's ``network`` must
+    accept ``return_subnets=True`` and its ``loss_function`` must be the combined loss. A class rather than a closure so
     that the trainer stays picklable for MONAI Label's multi-GPU spawn.
 
     With ``autocast_dtype`` the forward pass runs in mixed precision and the losses in float32 (entropy percentiles
@@ -46,12 +48,14 @@ class SemiSupervisedIteration:
         schedule: SemiSupervisedSchedule | None = None,
         teacher: AveragedModel | None = None,
         strong_view: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        copy_paste: CopyPaste | None = None,
     ) -> None:
         self.unlabeled_loader = unlabeled_loader
         self.autocast_dtype = autocast_dtype
         self.schedule = schedule
         self.teacher = teacher
         self.strong_view = strong_view
+        self.copy_paste = copy_paste
         self._unlabeled: Iterator[dict[str, Any]] | None = None
         self._passes = 0
         self._scaler: torch.amp.GradScaler | None = None
@@ -89,6 +93,10 @@ class SemiSupervisedIteration:
         strong = weak
         if unlabeled is not None and self.strong_view is not None:
             strong = torch.cat([images, self.strong_view(weak[n:])])
+        pasted = None
+        if unlabeled is not None and self.copy_paste is not None:
+            mixed, pasted = self.copy_paste(images, labels, strong[n:])
+            strong = torch.cat([images, mixed])
 
         if self._scaler is None:
             self._scaler = torch.amp.GradScaler(weak.device.type, enabled=self.autocast_dtype == torch.float16)
@@ -104,7 +112,7 @@ class SemiSupervisedIteration:
         with autocast(self.autocast_dtype, weak.device):
             out_a, out_b = engine.network(strong, return_subnets=True)
         out_a, out_b = _float((out_a, out_b))
-        terms = engine.loss_function(out_a, out_b, labels, n, ramp=ramp, teacher=teacher_out)
+        terms = engine.loss_function(out_a, out_b, labels, n, ramp=ramp, teacher=teacher_out, pasted=pasted)
         self._scaler.scale(terms["loss"]).backward()
         self._scaler.step(engine.optimizer)
         self._scaler.update()

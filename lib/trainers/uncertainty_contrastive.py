@@ -30,7 +30,7 @@ from ..networks import DualSubnetSegmenter
 from ..runtime import autocast_dtype
 from ..server.options import check_train_options
 from ..sliding_window import sliding_window_inferer
-from ..transforms import StrongView, preprocessing
+from ..transforms import CopyPaste, StrongView, preprocessing
 from .atomic_publish import replace_publisher, resume_path
 from .mean_teacher import mean_teacher
 from .multi_process import MultiProcessTraining
@@ -209,6 +209,7 @@ class UncertaintyContrastiveTrain(MultiProcessTraining, BasicTrainTask):
             SemiSupervisedSchedule(self.total_iterations(context), c.warmup_fraction, c.rampup_fraction),
             context.teacher,
             StrongView() if c.strong_augmentation else None,
+            CopyPaste(c.copy_paste) if c.copy_paste > 0 else None,
         )
 
     def train_handlers(self, context: Context) -> list:

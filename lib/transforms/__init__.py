@@ -1,5 +1,6 @@
 from .auto_intensity import AutoIntensityd
 from .class_map import ClassMapd
+from .copy_paste import CopyPaste, PastedBox
 from .disagreement import SubnetDisagreementd
 from .entropy import MeanUncertaintyd
 from .label_counts import LabelVoxelCountsd
@@ -9,8 +10,10 @@ from .strong_view import StrongView
 __all__ = [
     "AutoIntensityd",
     "ClassMapd",
+    "CopyPaste",
     "LabelVoxelCountsd",
     "MeanUncertaintyd",
+    "PastedBox",
     "StrongView",
     "SubnetDisagreementd",
     "preprocessing",

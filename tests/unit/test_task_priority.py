@@ -9,13 +9,13 @@ import sys
 from lib.runtime import TASK_PROCESS_MODULE
 
 # A process that MONAI Label started for a task has ``python -m monailabel.interfaces.utils.app`` as its main module.
-PROBE = """
+PROBE = f"""
 import os, sys, types
 from lib.runtime import yield_to_the_server
 if sys.argv[1] == "task":
-    sys.modules["__main__"].__spec__ = types.SimpleNamespace(name={module!r})
+    sys.modules["__main__"].__spec__ = types.SimpleNamespace(name={TASK_PROCESS_MODULE!r})
 print(yield_to_the_server(int(sys.argv[2])), os.nice(0))
-""".format(module=TASK_PROCESS_MODULE)
+"""
 
 
 def _probe(kind: str, niceness: int) -> tuple[str, int]:

@@ -110,3 +110,23 @@ def test_the_better_subnet_follows_the_dice_averaged_over_iterations() -> None:
     for _ in range(20):
         loss._a_is_better(torch.tensor(0.6), torch.tensor(0.3))
     assert not bool(loss._a_is_better(torch.tensor(0.6), torch.tensor(0.3)))
+
+
+def test_in_a_pasted_box_the_unlabeled_term_learns_the_pasted_labels(setup: dict) -> None:
+    """Where labeled content was pasted, the target is its label, reliable, whatever the teacher said; a student
+    that predicts exactly those labels there loses less than one that predicts the teacher's."""
+    label = setup["label"]
+    box = torch.zeros(2, 16, 16, 16, dtype=torch.bool)
+    box[:, 2:12, 2:12, 2:12] = True
+    box_label = torch.randint(0, 3, (2, 16, 16, 16))
+    with torch.no_grad():
+        teacher_out = setup["teacher"](setup["images"], return_subnets=True)
+
+    def unlabeled_term(student_classes: torch.Tensor) -> torch.Tensor:
+        logits = torch.nn.functional.one_hot(student_classes, 3).permute(0, 4, 1, 2, 3).float() * 20.0
+        out = type(teacher_out[0])(torch.cat([logits[:2] * 0, logits]), torch.randn(4, 4, 16, 16, 16))
+        return _loss()(out, out, label, 2, 1.0, teacher=teacher_out, pasted=(box, box_label))["unl_a"]
+
+    teacher_classes = (teacher_out[0].logits.softmax(1) + teacher_out[1].logits.softmax(1)).argmax(1)[2:]
+    follows_the_box = torch.where(box, box_label, teacher_classes)
+    assert unlabeled_term(follows_the_box) < 0.5 * unlabeled_term(teacher_classes)
