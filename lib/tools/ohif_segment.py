@@ -115,6 +115,16 @@ PICK_POINTS = """(name) => {
         background3: world(best.spaced[2]),
     };
 }"""
+# Background in the middle of the middle axial slice, as an annotator erasing a region the model got wrong: the barely
+# trained test model sometimes labels every voxel, which leaves nowhere to paint a correction into (seen on CI).
+CLEAR_BOX = """(side) => {
+    const volume = window.services.segmentationService.getLabelmapVolume('1');
+    const [nx, ny, nz] = volume.dimensions;
+    const data = volume.voxelManager.getCompleteScalarDataArray().slice();
+    const k = Math.floor(nz / 2), i0 = Math.floor((nx - side) / 2), j0 = Math.floor((ny - side) / 2);
+    for (let j = j0; j < j0 + side; j++) for (let i = i0; i < i0 + side; i++) data[i + nx * (j + ny * k)] = 0;
+    volume.voxelManager.setCompleteScalarDataArray(data);
+}"""
 # Scroll the axial viewport to the slice of a world point and return the point's position on the page.
 SHOW_POINT = """(world) => {
     const viewport = window.cornerstone.getRenderingEngines().flatMap(e => e.getViewports())
@@ -237,9 +247,11 @@ def segment_study(page: Any, server: str, study_uid: str, model: str, screenshot
     }
 
 
-def pick_points(page: Any, segment: str) -> dict[str, list[float] | None]:
-    """World points to correct on the slice where the viewer's segment ``segment`` has its most interior voxel (see
-    ``PICK_POINTS``)."""
+def pick_points(page: Any, segment: str, clear_side: int = 16) -> dict[str, list[float] | None]:
+    """World points to correct (see ``PICK_POINTS``), after clearing a ``clear_side``-voxel box of the middle axial
+    slice (``CLEAR_BOX``; 0: none), so that there is background to paint into whatever the model segmented."""
+    if clear_side:
+        page.evaluate(CLEAR_BOX, clear_side)
     return page.evaluate(PICK_POINTS, segment)
 
 

@@ -122,8 +122,9 @@ def test_an_annotator_paints_erases_and_saves_the_label_in_ohif(pacs_setup: Pacs
     if erased is None:  # the barely trained model segmented no organ: erase organ the annotator painted instead
         erased = points["background3"]
         ohif_segment.paint(page, erased, "organ", "Brush")
-    # Paint organ where the model saw none, erase inside the organ, paint a segment of the annotator's own (one the
-    # app does not label) elsewhere; the Uncertainty overlay is on screen.
+    # Paint organ where the viewer shows background (pick_points clears a box first: the barely trained model may
+    # label every voxel), erase inside the organ, paint a segment of the annotator's own (one the app does not
+    # label) elsewhere; the Uncertainty overlay is on screen.
     ohif_segment.paint(page, points["background"], "organ", "Brush")
     ohif_segment.paint(page, erased, "organ", "Eraser")
     own_segment = ohif_segment.add_segment(page)
