@@ -24,6 +24,7 @@ __all__ = [
     "launch_chromium",
     "next_sample",
     "paint",
+    "clear_box",
     "pick_points",
     "save_label",
     "segment_study",
@@ -247,11 +248,13 @@ def segment_study(page: Any, server: str, study_uid: str, model: str, screenshot
     }
 
 
-def pick_points(page: Any, segment: str, clear_side: int = 16) -> dict[str, list[float] | None]:
-    """World points to correct (see ``PICK_POINTS``), after clearing a ``clear_side``-voxel box of the middle axial
-    slice (``CLEAR_BOX``; 0: none), so that there is background to paint into whatever the model segmented."""
-    if clear_side:
-        page.evaluate(CLEAR_BOX, clear_side)
+def clear_box(page: Any, side: int = 16) -> None:
+    """Background in a ``side``-voxel box of the middle axial slice of the viewer's labelmap (``CLEAR_BOX``)."""
+    page.evaluate(CLEAR_BOX, side)
+
+
+def pick_points(page: Any, segment: str) -> dict[str, list[float] | None]:
+    """World points to correct on the slice with the most room to paint (see ``PICK_POINTS``)."""
     return page.evaluate(PICK_POINTS, segment)
 
 

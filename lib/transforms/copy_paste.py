@@ -36,9 +36,9 @@ class CopyPaste:
         if images.shape[2:] != unlabeled.shape[2:] or labels.shape[2:] != images.shape[2:]:
             raise ValueError(f"patches differ in size: {tuple(images.shape)}, {tuple(unlabeled.shape)}")
         spatial = unlabeled.shape[2:]
+        sides = [max(1, round(self.fraction * s)) for s in spatial]
         box = torch.zeros((unlabeled.shape[0], *spatial), dtype=torch.bool, device=unlabeled.device)
         for i in range(unlabeled.shape[0]):
-            sides = [max(1, round(self.fraction * s)) for s in spatial]
             starts = [int(torch.randint(s - b + 1, (1,), generator=self.generator)) for s, b in zip(spatial, sides)]
             box[(i, *(slice(a, a + b) for a, b in zip(starts, sides)))] = True
         source = torch.arange(unlabeled.shape[0], device=unlabeled.device) % images.shape[0]

@@ -145,9 +145,10 @@ def trained_on_pacs(pacs_setup: PacsSetup, slicer_client: MONAILabelClient) -> d
     then the run is repeated, fine-tuning the published model, up to twice, until it segments something."""
     for name in LABELED:
         slicer_client.save_label(pacs_setup.series_of(name), str(pacs_setup.labels / f"{name}.nii.gz"), "final")
-    result = rest.train(slicer_client, MODEL, {"max_epochs": 30, "val_split": 0.5})
+    run = {"max_epochs": 30, "val_split": 0.5}
+    result = rest.train(slicer_client, MODEL, run)
     for _ in range(2):
         if any(segmented_voxels(pacs_setup, slicer_client).values()):
             break
-        result = rest.train(slicer_client, MODEL, {"max_epochs": 30, "val_split": 0.5})
+        result = rest.train(slicer_client, MODEL, run)
     return result

@@ -115,6 +115,7 @@ def _label_at(volume: nib.Nifti1Image, world_lps: list[float]) -> int:
 def test_an_annotator_paints_erases_and_saves_the_label_in_ohif(pacs_setup: PacsSetup, segmented, page, tmp_path):
     series = pacs_setup.series_of(segmented["name"])
     completed, segs = _completed(pacs_setup), set(seg_series(pacs_setup))
+    ohif_segment.clear_box(page)  # background to paint into, whatever the barely trained model segmented
     points = ohif_segment.pick_points(page, "organ")
     room = points["background"] and points["background2"] and (points["inside"] or points["background3"])
     assert room, f"no room to paint in the viewer: {points}"
@@ -122,8 +123,8 @@ def test_an_annotator_paints_erases_and_saves_the_label_in_ohif(pacs_setup: Pacs
     if erased is None:  # the barely trained model segmented no organ: erase organ the annotator painted instead
         erased = points["background3"]
         ohif_segment.paint(page, erased, "organ", "Brush")
-    # Paint organ where the viewer shows background (pick_points clears a box first: the barely trained model may
-    # label every voxel), erase inside the organ, paint a segment of the annotator's own (one the app does not
+    # Paint organ where the viewer shows background (the cleared box: the barely trained model may label every
+    # voxel), erase inside the organ, paint a segment of the annotator's own (one the app does not
     # label) elsewhere; the Uncertainty overlay is on screen.
     ohif_segment.paint(page, points["background"], "organ", "Brush")
     ohif_segment.paint(page, erased, "organ", "Eraser")
