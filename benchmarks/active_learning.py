@@ -1,21 +1,28 @@
-"""The active-learning loop through the real server's REST API, with the ground truth as the annotator.
+"""The active-learning loop through the real server's REST API on real anatomy, with the ground truth as the annotator.
 
-Per strategy and seed: a fresh copy of the app and a pool of unlabeled studies; ``start`` of them labeled at random,
-then ``rounds`` times {train (fine-tuning the previous model, as the app does), score, ask the strategy for the next
-study, upload its ground-truth label}. After each training run the published model is evaluated on a test split the
-server never sees. Strategies: ``uncertainty`` (the app's strategy with its default ranking, by the subnets'
-disagreement), ``mean_uncertainty`` (the same strategy ranking by mean voxel entropy: ``--conf next_study_score
-mean_uncertainty``), ``random``, and MONAI Label's own Monte-Carlo dropout ``epistemic`` scoring and strategy (all
-with the same network, dropout on).
+Per seed and strategy: a fresh copy of the app and a pool of unlabeled MNI studies (``benchmarks/datasets.py``);
+``start`` of them labeled (a seeded draw, the same for every strategy of a seed), then ``rounds`` times {fine-tune the
+previous model (as the app does), score, ask the strategy for a batch of ``k`` studies, upload their ground-truth
+labels}. The first training run of a seed is made once and every strategy of that seed starts from its model (paired:
+same labels, same starting model). After each training run the published model is evaluated on a test split the
+server never sees and nothing is chosen by.
 
-MONAI Label's automatic re-scoring is switched off (``MONAI_LABEL_AUTO_UPDATE_SCORING=false``) so that each loop runs
-only its own scorer; the correlation of each pool study's stored score with its actual error under the same model is
-recorded for the loops of the app's scorer.
+Strategies: ``uncertainty`` (the app's, ranking by its default score), ``random`` (the app's), and MONAI Label's own
+Monte-Carlo dropout ``epistemic`` scoring and strategy (the same network, dropout on); ``mean_uncertainty`` (the app's
+strategy ranking by mean voxel entropy) on request. MONAI Label's automatic re-scoring is switched off
+(``MONAI_LABEL_AUTO_UPDATE_SCORING=false``) so that each loop runs only its own scorer.
+
+Measured beside the curves, on the same studies and model: in the app scorer's loops, each candidate score's Spearman
+correlation with the study's actual error (1 - Dice), and the scores on a grid ``score_downsample`` times coarser
+against the full grid (Spearman, seconds per study); in the random loops, the last round trained twice from the same
+model on the same labels (the spread that training noise alone gives).
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -26,6 +33,7 @@ import numpy as np
 import requests
 import torch
 from monailabel.client import MONAILabelClient
+from scipy.integrate import trapezoid
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
@@ -34,11 +42,13 @@ from lib.networks import DualSubnetSegmenter
 from lib.tools import rest
 from lib.tools.server_process import ServerProcess, copy_app
 
+from .accuracy import mean_dice
 from .common import CPU_CONF, benchmark_parser, device, items, prepare, write_json
-from .evaluation import evaluate
+from .datasets import DATASETS
+from .evaluation import evaluate, score_pool
 from .plots import learning_curve_plot
 
-DESCRIPTION = "active-learning loop over REST: uncertainty vs random vs MONAI Label's epistemic, Dice per label count"
+DESCRIPTION = "active learning on MNI over REST: uncertainty vs random vs MONAI Label's epistemic, Dice per label count"
 
 MODEL = "uncertainty_contrastive"
 
@@ -55,6 +65,8 @@ class LoopStrategy:
     conf: dict[str, str] = field(default_factory=dict)
 
 
+# The coarser scoring grid measured against the full one (``uncertainty_coarse`` scores on it).
+COARSE = 2
 STRATEGIES = {
     "uncertainty": LoopStrategy("uncertainty", "mean_uncertainty", "subnet_disagreement", "mean_uncertainty_ts"),
     "mean_uncertainty": LoopStrategy(
@@ -64,13 +76,51 @@ STRATEGIES = {
         "mean_uncertainty_ts",
         {"next_study_score": "mean_uncertainty"},
     ),
+    # Step 2 of the cheaper-scoring rule (docs/benchmarks.md): the same strategy scoring on the coarser grid.
+    "uncertainty_coarse": LoopStrategy(
+        "uncertainty",
+        "mean_uncertainty",
+        "subnet_disagreement",
+        "mean_uncertainty_ts",
+        {"score_downsample": str(COARSE)},
+    ),
     "random": LoopStrategy("random"),
     "epistemic": LoopStrategy("epistemic", "epistemic", "epistemic_entropy", "epistemic_ts"),
 }
-FULL = dict(pool=14, test=6, start=2, rounds=3, seeds=(0, 1, 2), max_epochs=3, iterations_per_epoch=20)
-QUICK = dict(pool=4, test=1, start=1, rounds=1, seeds=(0,), max_epochs=1, iterations_per_epoch=2)
+DEFAULT_STRATEGIES = ("uncertainty", "random", "epistemic")
+# 40 MNI studies: the pool is the first 30, the test split the last 10 (the accuracy benchmark's test split too).
+# Iterations: the seed's first run from scratch, then each round's fine-tuning (time on this CPU: docs/benchmarks.md).
+FULL = dict(
+    num=40,
+    pool=30,
+    test=10,
+    start=2,
+    k=2,
+    rounds=6,
+    seeds=(0, 1, 2),
+    first_iterations=400,
+    round_iterations=100,
+    iterations_per_epoch=20,
+)
+QUICK = dict(
+    num=8,
+    pool=6,
+    test=2,
+    start=1,
+    k=1,
+    rounds=1,
+    seeds=(0,),
+    first_iterations=4,
+    round_iterations=2,
+    iterations_per_epoch=2,
+)
+# ``--large``: for a lent GPU, the accuracy benchmark's large network and patch, 5 seeds and 5x the iterations.
+LARGE = dict(FULL, seeds=(0, 1, 2, 3, 4), first_iterations=2000, round_iterations=500)
+LARGE_CONF = {"width": "8", "patch_size": "[48,64,48]", "labeled_batch_size": "2", "unlabeled_batch_size": "2"}
 # Dropout on, so that MONAI Label's epistemic scoring applies to the same network as ours.
-CONF = {**CPU_CONF, "dropout": "0.2"}
+CONF = {**CPU_CONF, **DATASETS["mni"].conf, "dropout": "0.2"}
+# The scorers' own summaries in the server log (the scoring subprocess's output): seconds for the studies executed.
+SCORER_SUMMARY = re.compile(r"(?:EPISTEMIC::|mean_uncertainty:) (\{'total'.*\})")
 
 
 def _scores(url: str, ids: list[str], score_key: str, ts_key: str, model_path: Path, timeout: float = 120.0):
@@ -89,17 +139,80 @@ def _scores(url: str, ids: list[str], score_key: str, ts_key: str, model_path: P
         time.sleep(0.5)
 
 
+def _scorer_seconds_per_study(log_text: str) -> float | None:
+    """Seconds per executed study from the last scorer summary in a stretch of the server log."""
+    summaries = [ast.literal_eval(m) for m in SCORER_SUMMARY.findall(log_text)]
+    executed = [s for s in summaries if s.get("executed")]
+    return executed[-1]["latency"] / executed[-1]["executed"] if executed else None
+
+
 def _load_model(path: Path, config) -> torch.nn.Module:
     network = DualSubnetSegmenter.from_config(config)
     network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return network.to(device())
 
 
-def _mean_dice(metrics: dict[str, list]) -> list[float]:
-    return np.nanmean(np.array(metrics["dice"], dtype=float), axis=1).tolist()
+def _test_dice(model_path: Path, config, test_items: list[dict]) -> float:
+    network = _load_model(model_path, config)
+    return mean_dice(evaluate(network, config, test_items, device())["averaged"])
 
 
-def run_loop(strategy: str, seed: int, plan: dict, pairs: list[dict], work: Path, bar: tqdm) -> dict[str, Any]:
+def _train(client: MONAILabelClient, iterations: int, per_epoch: int) -> float:
+    start = time.time()
+    rest.train(client, MODEL, {"max_epochs": max(1, iterations // per_epoch), "val_split": 0.0})
+    return time.time() - start
+
+
+def _spearman(a, b) -> float:
+    return float(spearmanr(a, b).statistic)
+
+
+def score_checks(model_path: Path, config, pool_items: list[dict], scores: dict[str, float]) -> dict[str, Any]:
+    """On the unlabeled pool with the model that just scored it: each score's Spearman with the study's error, and the
+    scores on the coarser grid against the full grid (same model, same studies, same process)."""
+    network = _load_model(model_path, config)
+    errors = 1.0 - np.array(
+        [
+            np.mean(np.nan_to_num(np.array(d, dtype=float)))
+            for d in evaluate(network, config, pool_items, device())["averaged"]["dice"]
+        ]
+    )
+    full, full_seconds = score_pool(network, config, pool_items, device(), config.spacing)
+    coarse_spacing = [s * COARSE for s in config.spacing]
+    coarse, coarse_seconds = score_pool(network, config, pool_items, device(), coarse_spacing)
+    return {
+        "spearman_score_vs_error": _spearman(list(scores.values()), errors),
+        "spearman_vs_error": {key: _spearman(values, errors) for key, values in full.items()},
+        "coarse_spearman_vs_error": {key: _spearman(values, errors) for key, values in coarse.items()},
+        "coarse_spearman_vs_full": {key: _spearman(coarse[key], full[key]) for key in full},
+        "full_grid_seconds_per_study": full_seconds,
+        "coarse_grid_seconds_per_study": coarse_seconds,
+    }
+
+
+def _pick(url: str, how: LoopStrategy, k: int) -> list[str]:
+    """A batch of ``k``: the app's strategies hand it out (and lease it) in one call; MONAI Label's own strategy gives
+    one study per call and skips what it handed out in the last 24 h, so it is asked ``k`` times."""
+    if how.server_strategy in ("uncertainty", "random"):
+        calls, body = 1, {"client_id": "benchmark", "k": k}
+    else:
+        calls, body = k, {}
+    picked = []
+    for _ in range(calls):
+        response = requests.post(f"{url}/activelearning/{how.server_strategy}", json=body, timeout=60)
+        response.raise_for_status()
+        choice = response.json()
+        if choice.get("strategy_fallback"):
+            raise RuntimeError(f"{how.server_strategy} fell back to {choice['strategy_fallback']}: scores not current")
+        picked += [b["id"] for b in choice["batch"]] if "batch" in choice else [choice["id"]]
+    if len(set(picked)) != k:
+        raise RuntimeError(f"{how.server_strategy} handed out {picked}, not {k} different studies")
+    return picked
+
+
+def run_loop(
+    strategy: str, seed: int, plan: dict, conf: dict[str, str], pairs: list[dict], work: Path, bar: tqdm
+) -> dict[str, Any]:
     how = STRATEGIES[strategy]
     pool, test_items = pairs[: plan["pool"]], pairs[plan["pool"] : plan["pool"] + plan["test"]]
     run_dir = work / f"{strategy}_seed{seed}"
@@ -111,58 +224,69 @@ def run_loop(strategy: str, seed: int, plan: dict, pairs: list[dict], work: Path
         study = Path(pair["image"]).name[: -len(".nii.gz")]
         shutil.copy(pair["image"], studies / Path(pair["image"]).name)
         truth[study] = pair["label"]
-    conf = {**CONF, "iterations_per_epoch": str(plan["iterations_per_epoch"]), **how.conf}
+    conf = {**conf, **how.conf}
     config = load_config(conf)
+    model_path = app_dir / "model" / f"{MODEL}.pt"
+    # The seed's first model, shared by its strategies (made by whichever loop of the seed runs first).
+    first_model, first_record = work / f"seed{seed}_first.pt", work / f"seed{seed}_first.json"
+    if first_model.exists():
+        model_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(first_model, model_path)
     server = ServerProcess(
         app_dir, studies, conf, run_dir / "server.log", env={"MONAI_LABEL_AUTO_UPDATE_SCORING": "false"}
     )
     server.start()
     client = MONAILabelClient(server.url, tmpdir=str(run_dir))
-    model_path = app_dir / "model" / f"{MODEL}.pt"
-    labeled = list(np.random.default_rng(seed).choice(sorted(truth), plan["start"], replace=False))
+    labeled = [str(s) for s in np.random.default_rng(seed).choice(sorted(truth), plan["start"], replace=False)]
     rounds = []
     try:
         for study in labeled:
             client.save_label(study, truth[study], tag="final")
         for round_index in range(plan["rounds"] + 1):
-            start = time.time()
-            rest.train(client, MODEL, {"max_epochs": plan["max_epochs"], "val_split": 0.0})
-            network = _load_model(model_path, config)
-            test_dice = _mean_dice(evaluate(network, config, test_items, device())["averaged"])
-            record = {
-                "labeled": len(labeled),
-                "test_dice": float(np.mean(test_dice)),
-                "train_seconds": time.time() - start,
-            }
+            if round_index == 0 and first_model.exists():
+                record = {**json.loads(first_record.read_text()), "labeled": len(labeled), "shared": True}
+            else:
+                iterations = plan["first_iterations"] if round_index == 0 else plan["round_iterations"]
+                previous = run_dir / "previous.pt"
+                if model_path.exists():
+                    shutil.copy(model_path, previous)
+                seconds = _train(client, iterations, plan["iterations_per_epoch"])
+                record = {"labeled": len(labeled), "test_dice": _test_dice(model_path, config, test_items)}
+                record["train_seconds"] = seconds
+                if round_index == 0:
+                    shutil.copy(model_path, first_model)
+                    first_record.write_text(json.dumps(record))
+                elif strategy == "random" and round_index == plan["rounds"]:
+                    # The same round once more, from the same model on the same labels: training noise alone.
+                    shutil.copy(previous, model_path.with_suffix(".tmp"))
+                    model_path.with_suffix(".tmp").replace(model_path)
+                    _train(client, iterations, plan["iterations_per_epoch"])
+                    record["replicate_test_dice"] = _test_dice(model_path, config, test_items)
             if round_index < plan["rounds"]:
                 unlabeled = sorted(set(truth) - set(labeled))
                 if how.scoring:
+                    log_offset = server.log.stat().st_size
                     scoring_start = time.time()
                     rest.run_scoring(server.url, how.scoring)
                     scores = _scores(server.url, unlabeled, how.score_key, how.ts_key, model_path)
-                    record["scoring_seconds_per_study"] = (time.time() - scoring_start) / len(unlabeled)
+                    record["scoring_wall_seconds_per_study"] = (time.time() - scoring_start) / len(unlabeled)
+                    with open(server.log, errors="replace") as log:
+                        log.seek(log_offset)
+                        record["scorer_seconds_per_study"] = _scorer_seconds_per_study(log.read())
                     if how.scoring == "mean_uncertainty":
                         pool_items = [{"image": str(studies / f"{s}.nii.gz"), "label": truth[s]} for s in unlabeled]
-                        errors = 1.0 - np.array(_mean_dice(evaluate(network, config, pool_items, device())["averaged"]))
-                        record["spearman_score_vs_error"] = float(
-                            spearmanr([scores[s] for s in unlabeled], errors).statistic
-                        )
-                response = requests.post(
-                    f"{server.url}/activelearning/{how.server_strategy}", json=_client(how), timeout=60
-                )
-                response.raise_for_status()
-                choice = response.json()
-                if choice.get("strategy_fallback"):
-                    raise RuntimeError(f"{strategy} fell back to {choice['strategy_fallback']}: scores not current")
-                record["picked"] = choice["id"]
-                client.save_label(choice["id"], truth[choice["id"]], tag="final")
-                labeled.append(choice["id"])
+                        record.update(score_checks(model_path, config, pool_items, scores))
+                record["picked"] = _pick(server.url, how, plan["k"])
+                for study in record["picked"]:
+                    client.save_label(study, truth[study], tag="final")
+                labeled += record["picked"]
             rounds.append(record)
             bar.update(1)
-        agreement = _prelabel_dice(server.url, [r["picked"] for r in rounds if "picked" in r])
+        picked = [s for r in rounds for s in r.get("picked", [])]
+        agreement = _prelabel_dice(server.url, picked)
         for record in rounds:
             if "picked" in record:
-                record["picked_prelabel_dice"] = agreement[record["picked"]]
+                record["picked_prelabel_dice"] = float(np.mean([agreement[s] for s in record["picked"]]))
         report = requests.get(f"{server.url}/activelearning/rounds/", timeout=60)
         report.raise_for_status()
     finally:
@@ -170,13 +294,7 @@ def run_loop(strategy: str, seed: int, plan: dict, pairs: list[dict], work: Path
     return {"strategy": strategy, "seed": seed, "rounds": rounds, "server_rounds": report.json()}
 
 
-def _client(how: LoopStrategy) -> dict[str, str]:
-    """The app's strategies lease what they hand out to a client (the loop is one annotator); MONAI Label's own
-    strategies take no options."""
-    return {"client_id": "benchmark"} if how.server_strategy in ("uncertainty", "random") else {}
-
-
-def _prelabel_dice(url: str, ids: list[str], timeout: float = 120.0) -> dict[str, float | None]:
+def _prelabel_dice(url: str, ids: list[str], timeout: float = 120.0) -> dict[str, float]:
     """The pre-label agreement the server stored for each submitted study (computed after each submission's
     response: wait for all)."""
     deadline = time.monotonic() + timeout
@@ -191,12 +309,96 @@ def _prelabel_dice(url: str, ids: list[str], timeout: float = 120.0) -> dict[str
 
 
 def labels_to_reach(curve: dict[int, float], target: float) -> int | None:
-    """Fewest labeled studies at which a (mean) learning curve reaches ``target``."""
+    """Fewest labeled studies at which a learning curve reaches ``target``."""
     return next((count for count in sorted(curve) if curve[count] >= target - 1e-9), None)
 
 
-def write_results(loops: list[dict[str, Any]], plan: dict, seconds: float, out: Path) -> dict[str, Any]:
-    """Learning curves, the labels each strategy needs to reach random's final Dice, the score/error correlation."""
+def area_under_curve(curve: dict[int, float]) -> float:
+    """Mean Dice over the label range (trapezoids), so that curves over the same counts compare directly."""
+    counts = sorted(curve)
+    return float(trapezoid([curve[c] for c in counts], counts) / (counts[-1] - counts[0]))
+
+
+def _mean(values: list[float | None]) -> float | None:
+    values = [v for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(values)) if values else None
+
+
+def per_seed_comparison(loops: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per strategy and seed, against random on the same seed: the labels needed to reach random's final Dice, the
+    fraction of random's labels that saves, and the area under the curve."""
+    curve = {(lp["strategy"], lp["seed"]): {r["labeled"]: r["test_dice"] for r in lp["rounds"]} for lp in loops}
+    rows: dict[str, Any] = {}
+    for (strategy, seed), points in sorted(curve.items()):
+        row = {"seed": seed, "auc": area_under_curve(points)}
+        random_curve = curve.get(("random", seed))
+        if random_curve is not None:
+            final_count = max(random_curve)
+            needed = labels_to_reach(points, random_curve[final_count])
+            row["random_final_dice"] = random_curve[final_count]
+            row["labels_to_reach_random_final"] = needed
+            row["label_saving"] = None if needed is None else 1.0 - needed / final_count
+            row["auc_minus_random"] = row["auc"] - area_under_curve(random_curve)
+        rows.setdefault(strategy, []).append(row)
+    return rows
+
+
+def decision(per_seed: dict[str, Any]) -> dict[str, Any] | None:
+    """The rule of docs/benchmarks.md "Active learning on real anatomy" (written before the run)."""
+    rows = per_seed.get("uncertainty", [])
+    if not rows or "label_saving" not in rows[0]:
+        return None
+    ahead = sum(1 for r in rows if r["label_saving"] is not None and r["label_saving"] >= 0.25)
+    return {
+        "rule": "uncertainty reaches random's final test Dice with >= 25 % fewer labels than random, on >= 3 seeds",
+        "seeds": len(rows),
+        "seeds_meeting": ahead,
+        "met": ahead >= 3,
+    }
+
+
+def cheap_scoring(loops: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The coarse grid against the full one (same models, same studies) and the scorers' seconds per study: ours on
+    the full grid and MONAI Label's epistemic as the server logged them, ours on the coarse grid estimated from the
+    in-process ratio coarse : full on the same studies."""
+    checks = [r for lp in loops for r in lp["rounds"] if "coarse_spearman_vs_full" in r]
+    if not checks:
+        return None
+    keys = sorted(checks[0]["coarse_spearman_vs_full"])
+    ours = _mean(
+        [
+            r.get("scorer_seconds_per_study")
+            for lp in loops
+            for r in lp["rounds"]
+            if lp["strategy"] != "epistemic" and "coarse_spearman_vs_full" in r
+        ]
+    )
+    epistemic = _mean(
+        [r.get("scorer_seconds_per_study") for lp in loops if lp["strategy"] == "epistemic" for r in lp["rounds"]]
+    )
+    ratio = np.mean([r["coarse_grid_seconds_per_study"] / r["full_grid_seconds_per_study"] for r in checks])
+    result = {
+        "grid_factor": COARSE,
+        "spearman_coarse_vs_full": {
+            k: {
+                "mean": _mean([r["coarse_spearman_vs_full"][k] for r in checks]),
+                "min": float(np.nanmin([r["coarse_spearman_vs_full"][k] for r in checks])),
+            }
+            for k in keys
+        },
+        "spearman_vs_error_full": {k: _mean([r["spearman_vs_error"][k] for r in checks]) for k in keys},
+        "spearman_vs_error_coarse": {k: _mean([r["coarse_spearman_vs_error"][k] for r in checks]) for k in keys},
+        "coarse_to_full_time_ratio": float(ratio),
+        "scorer_seconds_per_study": {"mean_uncertainty_full": ours, "epistemic": epistemic},
+    }
+    if ours and epistemic:
+        result["epistemic_over_full"] = epistemic / ours
+        result["epistemic_over_coarse"] = epistemic / (ours * ratio)
+    return result
+
+
+def write_results(loops: list[dict[str, Any]], plan: dict, conf: dict, seconds: float, out: Path) -> dict[str, Any]:
+    """Learning curves with their spread, areas under them, labels to reach random's final Dice, the score checks."""
     curves: dict[str, dict[int, list[float]]] = {}
     agreement: dict[str, dict[int, list[float]]] = {}
     for loop in loops:
@@ -206,7 +408,18 @@ def write_results(loops: list[dict[str, Any]], plan: dict, seconds: float, out: 
                 by_count = agreement.setdefault(loop["strategy"], {})
                 by_count.setdefault(r["labeled"], []).append(r["picked_prelabel_dice"])
     mean_curves = {s: {c: float(np.mean(v)) for c, v in by.items()} for s, by in curves.items()}
-    summary: dict[str, Any] = {"mean_test_dice": mean_curves}
+    per_seed = per_seed_comparison(loops)
+    summary: dict[str, Any] = {
+        "mean_test_dice": mean_curves,
+        "std_test_dice": {s: {c: float(np.std(v)) for c, v in by.items()} for s, by in curves.items()},
+        "auc": {
+            s: {"mean": _mean([r["auc"] for r in rows]), "std": float(np.std([r["auc"] for r in rows]))}
+            for s, rows in per_seed.items()
+        },
+        "per_seed": per_seed,
+        "decision": decision(per_seed),
+        "cheap_scoring": cheap_scoring(loops),
+    }
     if "random" in mean_curves:
         final_random = mean_curves["random"][max(mean_curves["random"])]
         summary["labels_to_reach_random_final"] = {s: labels_to_reach(c, final_random) for s, c in mean_curves.items()}
@@ -215,15 +428,23 @@ def write_results(loops: list[dict[str, Any]], plan: dict, seconds: float, out: 
     ]
     if correlations:
         summary["spearman_score_vs_error"] = {"mean": float(np.nanmean(correlations)), "values": correlations}
-    result = {"plan": plan, "conf": CONF, "seconds": seconds, "summary": summary, "loops": loops}
+    replicates = [
+        abs(r["test_dice"] - r["replicate_test_dice"])
+        for lp in loops
+        for r in lp["rounds"]
+        if "replicate_test_dice" in r
+    ]
+    if replicates:
+        summary["retrain_spread"] = {"max": float(max(replicates)), "values": replicates}
+    result = {"plan": plan, "conf": conf, "seconds": seconds, "summary": summary, "loops": loops}
     write_json(out / "active_learning.json", result)
-    learning_curve_plot(curves, out / "active_learning.png", "Active learning on the synthetic set (REST loop)")
-    # How much the annotator had to change the model's segmentation of each picked study (the server's pre-label
+    learning_curve_plot(curves, out / "active_learning.png", "Active learning on MNI studies (REST loop)")
+    # How much the annotator had to change the model's segmentation of the picked studies (the server's pre-label
     # agreement): low for a strategy that picks where the model is wrong.
     learning_curve_plot(
         agreement,
         out / "active_learning_prelabel.png",
-        "Pre-label agreement of the picked study (server's signal)",
+        "Pre-label agreement of the picked studies (server's signal)",
         ylabel="Dice, model's pre-label vs submitted label",
     )
     return result
@@ -242,28 +463,36 @@ def finished_loops(path: Path, plan: dict[str, Any]) -> tuple[list[dict[str, Any
 
 def main(argv: list[str]) -> int:
     parser = benchmark_parser("active_learning", DESCRIPTION)
-    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES))
+    parser.add_argument("--strategies", nargs="+", default=list(DEFAULT_STRATEGIES), choices=list(STRATEGIES))
+    parser.add_argument("--large", action="store_true", help="the GPU form: a larger network and patch, 5 seeds")
     parser.add_argument(
         "--resume", action="store_true", help="keep the loops that an earlier run of the same plan wrote to --out"
     )
     args = parser.parse_args(argv)
-    plan = QUICK if args.quick else FULL
-    pairs = items(prepare("synthetic", plan["pool"] + plan["test"], args.data))
+    plan = QUICK if args.quick else LARGE if args.large else FULL
+    conf = {**CONF, **(LARGE_CONF if args.large else {}), "iterations_per_epoch": str(plan["iterations_per_epoch"])}
+    pairs = items(prepare("mni", plan["num"], args.data))
     loops, earlier_seconds = finished_loops(args.out / "active_learning.json", plan) if args.resume else ([], 0.0)
     done = {(lp["strategy"], lp["seed"]) for lp in loops}
     started = time.time() - earlier_seconds
-    todo = [(seed, s) for seed in plan["seeds"] for s in args.strategies if (s, seed) not in done]
-    result = write_results(loops, plan, earlier_seconds, args.out) if loops else None
+    # Random first in each seed: its loop makes the seed's first model.
+    order = sorted(args.strategies, key=lambda s: s != "random")
+    todo = [(seed, s) for seed in plan["seeds"] for s in order if (s, seed) not in done]
+    result = write_results(loops, plan, conf, earlier_seconds, args.out) if loops else None
     with tqdm(total=len(todo) * (plan["rounds"] + 1), desc="active learning", unit="round") as bar:
         for seed, strategy in todo:
             bar.set_postfix_str(f"{strategy} seed {seed}")
-            loops.append(run_loop(strategy, seed, plan, pairs, args.out / "runs", bar))
+            loops.append(run_loop(strategy, seed, plan, conf, pairs, args.out / "runs", bar))
             # After every loop, so that an interrupted run still leaves the loops it finished (see --resume).
-            result = write_results(loops, plan, time.time() - started, args.out)
+            result = write_results(loops, plan, conf, time.time() - started, args.out)
     if result is None:
         raise SystemExit("nothing to run: no strategy or seed left")
     for strategy, curve in result["summary"]["mean_test_dice"].items():
-        print(f"{strategy:<12}" + "  ".join(f"{c} labeled: {d:.3f}" for c, d in sorted(curve.items())))
-    print({k: v for k, v in result["summary"].items() if k != "mean_test_dice"})
+        print(f"{strategy:<12}" + "  ".join(f"{c}: {d:.3f}" for c, d in sorted(curve.items())))
+    print(
+        json.dumps(
+            {k: v for k, v in result["summary"].items() if k not in ("mean_test_dice", "std_test_dice")}, indent=1
+        )
+    )
     print(f"wrote {args.out / 'active_learning.json'} and active_learning.png in {result['seconds']:.0f} s")
     return 0

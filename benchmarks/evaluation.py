@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -19,7 +20,7 @@ from lib.sliding_window import sliding_window_inferer
 from lib.transforms import preprocessing
 from lib.uncertainty import class_map, normalized_entropy, subnet_disagreement
 
-__all__ = ["CANDIDATE_SCORES", "evaluate", "study_scores"]
+__all__ = ["CANDIDATE_SCORES", "evaluate", "score_pool", "study_scores"]
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 
@@ -87,3 +88,27 @@ def evaluate(
             for score_name, score in study_scores(probs, subnets).items():
                 per_study.setdefault(score_name, []).append(score)
     return results
+
+
+@torch.no_grad()
+def score_pool(
+    network: DualSubnetSegmenter,
+    config: AppConfig,
+    pool: list[dict[str, str]],
+    device: torch.device,
+    spacing: Sequence[float],
+) -> tuple[dict[str, list[float]], float]:
+    """The app scorer's ``STUDY_SCORES`` of each study, with the study resampled to ``spacing`` (the scoring grid), and
+    the seconds per study (loading, resampling, the window pass and the scores, as the scorer spends them)."""
+    network.eval()
+    predict = StackedSubnetSoftmax(network)
+    inferer = sliding_window_inferer(config)
+    transform = Compose(preprocessing(config, label=False, spacing=spacing))
+    scores: dict[str, list[float]] = {}
+    start = time.perf_counter()
+    for item in pool:
+        image = transform({"image": item["image"]})["image"][None].to(device)
+        vnet, resnet = inferer(image, predict).chunk(2, dim=1)
+        for name, score in study_scores((vnet + resnet) / 2, (vnet, resnet)).items():
+            scores.setdefault(name, []).append(score)
+    return scores, (time.perf_counter() - start) / max(1, len(pool))

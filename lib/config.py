@@ -111,6 +111,7 @@ class AppConfig(BaseModel):
     uncertainty_threshold: Fraction
     score_all: StrictBool
     next_study_score: Literal[STUDY_SCORES]
+    score_downsample: Annotated[int, Field(ge=1, le=4)]
     lease_minutes: PositiveFloat
     agreement_threshold: Fraction
     agreement_window: PositiveInt
@@ -155,6 +156,11 @@ class AppConfig(BaseModel):
     def total_iterations(self) -> int:
         """Iterations of a training run at the default number of epochs (a run's own ``max_epochs`` may differ)."""
         return self.max_epochs * self.iterations_per_epoch
+
+    @property
+    def scoring_spacing(self) -> list[float]:
+        """The grid scoring resamples a study to: ``score_downsample`` times coarser than ``spacing``."""
+        return [s * self.score_downsample for s in self.spacing]
 
     @property
     def label_names(self) -> list[str]:

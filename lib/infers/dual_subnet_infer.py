@@ -24,7 +24,7 @@ from ..transforms import preprocessing
 __all__ = ["DualSubnetInfer", "NoTrainedModelError", "WITH_SUBNETS"]
 
 # Set by the scorer (never accepted over REST): run both subnets side by side, so that post-processing can read their
-# disagreement as well as the averaged prediction.
+# disagreement as well as the averaged prediction, on the scoring grid (setting ``score_downsample``).
 WITH_SUBNETS = "with_subnets"
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,8 @@ class DualSubnetInfer(BasicInferTask):
         self.app_config = config
 
     def pre_transforms(self, data: dict[str, Any] | None = None) -> list[Callable]:
-        return preprocessing(self.app_config, label=False)
+        scoring = (data or {}).get(WITH_SUBNETS)
+        return preprocessing(self.app_config, label=False, spacing=self.app_config.scoring_spacing if scoring else None)
 
     def inferer(self, data: dict[str, Any] | None = None) -> Inferer:
         """Always a sliding window, even for a study smaller than one window (MONAI Label's default would not)."""

@@ -20,9 +20,10 @@ from .auto_intensity import AutoIntensityd
 __all__ = ["preprocessing"]
 
 
-def preprocessing(config: AppConfig, label: bool) -> list:
-    """Load (NIfTI, NRRD or a folder holding a DICOM series), orient to RAS, resample to ``config.spacing`` and
-    normalise intensities. With ``label``, the ``label`` key is loaded and resampled alongside (nearest neighbour).
+def preprocessing(config: AppConfig, label: bool, spacing: Sequence[float] | None = None) -> list:
+    """Load (NIfTI, NRRD or a folder holding a DICOM series), orient to RAS, resample to ``spacing`` (default
+    ``config.spacing``; scoring may use a coarser grid) and normalise intensities. With ``label``, the ``label`` key is
+    loaded and resampled alongside (nearest neighbour).
 
     Orientation and spacing are invertible, so inference maps its prediction back onto the study's own grid.
     """
@@ -37,7 +38,7 @@ def preprocessing(config: AppConfig, label: bool) -> list:
         LoadImaged(keys=keys, image_only=False),
         EnsureChannelFirstd(keys=keys),
         Orientationd(keys=keys, axcodes="RAS"),
-        Spacingd(keys=keys, pixdim=config.spacing, mode=modes),
+        Spacingd(keys=keys, pixdim=spacing or config.spacing, mode=modes),
         intensity,
         EnsureTyped(keys="image", dtype="float32"),
     ]
