@@ -129,7 +129,12 @@ class UncertaintyContrastiveApp(OhifViewer, LabelingTeam, RequestGuards, MONAILa
 
     def init_strategies(self) -> dict[str, Strategy]:
         strategies = {
-            "uncertainty": MostUncertain(self._infers[MODEL_NAME], self.app_config.next_study_score, self.leases),
+            "uncertainty": MostUncertain(
+                self._infers[MODEL_NAME],
+                self.app_config.next_study_score,
+                self.leases,
+                pool_factor=self.app_config.batch_pool_factor,
+            ),
             "random": RandomFree(self.leases),
             "first": First(),
         }

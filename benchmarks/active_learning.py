@@ -84,6 +84,14 @@ STRATEGIES = {
         "mean_uncertainty_ts",
         {"score_downsample": str(COARSE)},
     ),
+    # The same strategy handing out diverse batches (docs/benchmarks.md#diverse-batches).
+    "uncertainty_diverse": LoopStrategy(
+        "uncertainty",
+        "mean_uncertainty",
+        "subnet_disagreement",
+        "mean_uncertainty_ts",
+        {"batch_pool_factor": "3"},
+    ),
     "random": LoopStrategy("random"),
     "epistemic": LoopStrategy("epistemic", "epistemic", "epistemic_entropy", "epistemic_ts"),
 }

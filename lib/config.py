@@ -112,6 +112,7 @@ class AppConfig(BaseModel):
     score_all: StrictBool
     next_study_score: Literal[STUDY_SCORES]
     score_downsample: Annotated[int, Field(ge=1, le=4)]
+    batch_pool_factor: Annotated[int, Field(ge=1, le=10)]
     lease_minutes: PositiveFloat
     agreement_threshold: Fraction
     agreement_window: PositiveInt

@@ -16,16 +16,19 @@ from monailabel.transform.writer import Writer
 from torch import nn
 
 from ..config import AppConfig
-from ..networks import StackedSubnetSoftmax
+from ..networks import StackedSubnetSoftmax, study_embedding
 from ..runtime import autocast, autocast_dtype, configure_device
 from ..sliding_window import sliding_window_inferer
 from ..transforms import preprocessing
 
-__all__ = ["DualSubnetInfer", "NoTrainedModelError", "WITH_SUBNETS"]
+__all__ = ["DualSubnetInfer", "EMBEDDING_KEY", "NoTrainedModelError", "WITH_SUBNETS"]
 
 # Set by the scorer (never accepted over REST): run both subnets side by side, so that post-processing can read their
 # disagreement as well as the averaged prediction, on the scoring grid (setting ``score_downsample``).
 WITH_SUBNETS = "with_subnets"
+# Where a scoring pass collects its windows' pooled bottleneck features, and the result key of their summary.
+_BOTTLENECKS = "_bottlenecks"
+EMBEDDING_KEY = "study_embedding"
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +88,11 @@ class DualSubnetInfer(BasicInferTask):
         """MONAI Label's inference, under autocast on CUDA (setting ``mixed_precision``); the softmax, and so the
         probabilities that entropy and scores are computed from, stays float32 (autocast's own rule for softmax)."""
         with autocast(autocast_dtype(self.app_config.mixed_precision, device), device):
-            return super().run_inferer(data, convert_to_batch, device)
+            data = super().run_inferer(data, convert_to_batch, device)
+        bottlenecks = data.pop(_BOTTLENECKS, None)
+        if bottlenecks:
+            data.setdefault("result", {})[EMBEDDING_KEY] = study_embedding(bottlenecks)
+        return data
 
     def inverse_transforms(self, data: dict[str, Any] | None = None) -> list:
         """Invert every invertible pre-transform (orientation, spacing) on the class probabilities, so that the label
@@ -102,7 +109,9 @@ class DualSubnetInfer(BasicInferTask):
             # oneDNN's channels-last 3D convolutions: 1.15x for /infer of a 1.8 M-voxel study on this CPU
             # (docs/scaling.md#cpu-options-for-inference-and-scoring); reloaded weights keep the layout.
             network = network.to(memory_format=torch.channels_last_3d)
-        return StackedSubnetSoftmax(network) if (data or {}).get(WITH_SUBNETS) else network
+        if data is not None and data.get(WITH_SUBNETS):
+            return StackedSubnetSoftmax(network, bottlenecks=data.setdefault(_BOTTLENECKS, []))
+        return network
 
     def writer(self, data: dict[str, Any], extension: str | None = None, dtype: str | None = None) -> tuple[Any, Any]:
         """Labels are written as uint8 by default, NIfTI through nibabel: MONAI Label's default ITK path costs seconds

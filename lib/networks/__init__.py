@@ -1,4 +1,4 @@
-from .dual_subnet import DualSubnetSegmenter, StackedSubnetSoftmax, SubnetOutput, averaged_softmax
+from .dual_subnet import DualSubnetSegmenter, StackedSubnetSoftmax, SubnetOutput, averaged_softmax, study_embedding
 from .encoder_decoder import EncoderDecoder
 from .resnet34_encoder import ResNet34Encoder
 from .vnet_decoder import VNetDecoder
@@ -13,4 +13,5 @@ __all__ = [
     "VNetDecoder",
     "VNetEncoder",
     "averaged_softmax",
+    "study_embedding",
 ]

@@ -11,7 +11,14 @@ from .encoder_decoder import EncoderDecoder, SubnetOutput
 from .resnet34_encoder import ResNet34Encoder
 from .vnet_encoder import VNetEncoder
 
-__all__ = ["DualSubnetSegmenter", "StackedSubnetSoftmax", "SubnetOutput", "DOWNSAMPLING_FACTOR", "averaged_softmax"]
+__all__ = [
+    "DualSubnetSegmenter",
+    "StackedSubnetSoftmax",
+    "SubnetOutput",
+    "DOWNSAMPLING_FACTOR",
+    "averaged_softmax",
+    "study_embedding",
+]
 
 # Four stride-2 levels: every spatial size the networks see must be a multiple of 16.
 DOWNSAMPLING_FACTOR = 16
@@ -70,11 +77,27 @@ class StackedSubnetSoftmax(nn.Module):
 
     A sliding window blends windows linearly, so the average of the blended halves equals the blended average that
     ``DualSubnetSegmenter.forward`` gives, and each subnet's own label map can be read as well.
+
+    With ``bottlenecks`` (a list), each call also appends its windows' pooled bottleneck features, both encoders'
+    side by side (B, 2 x channels): the scorer's study description (:func:`study_embedding`).
     """
 
-    def __init__(self, pair: DualSubnetSegmenter) -> None:
+    def __init__(self, pair: DualSubnetSegmenter, bottlenecks: list[torch.Tensor] | None = None) -> None:
         super().__init__()
         self.pair = pair
+        self.bottlenecks = bottlenecks
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.pair.vnet.logits(x).softmax(dim=1), self.pair.resnet.logits(x).softmax(dim=1)], dim=1)
+        logits_a, pooled_a = self.pair.vnet.logits_and_bottleneck(x)
+        logits_b, pooled_b = self.pair.resnet.logits_and_bottleneck(x)
+        if self.bottlenecks is not None:
+            self.bottlenecks.append(torch.cat([pooled_a, pooled_b], dim=1).float().cpu())
+        return torch.cat([logits_a.softmax(dim=1), logits_b.softmax(dim=1)], dim=1)
+
+
+def study_embedding(bottlenecks: list[torch.Tensor]) -> list[float]:
+    """One study's description from its windows' pooled bottlenecks: their mean, each encoder's half scaled to unit
+    length (the two encoders' features are not on one scale), as a plain list for the datastore."""
+    mean = torch.cat(bottlenecks).mean(dim=0)
+    halves = [nn.functional.normalize(half, dim=0) for half in mean.chunk(2)]
+    return [round(float(v), 5) for v in torch.cat(halves)]

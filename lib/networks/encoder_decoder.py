@@ -45,4 +45,10 @@ class EncoderDecoder(nn.Module):
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """The segmentation alone (inference, validation, scoring): the projection head is not run."""
-        return self.head(self.decoder(self.encoder(x)))
+        return self.logits_and_bottleneck(x)[0]
+
+    def logits_and_bottleneck(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The segmentation and the encoder's deepest features averaged over space (B, channels): what scoring keeps
+        as a study's description, so that a batch of studies can be told apart from near-duplicates."""
+        stages = self.encoder(x)
+        return self.head(self.decoder(stages)), stages[-1].mean(dim=tuple(range(2, stages[-1].ndim)))

@@ -14,7 +14,7 @@ from monailabel.interfaces.tasks.scoring import ScoringMethod
 
 from ..config import STUDY_SCORES
 from ..distributed import all_gather_objects, rank, shard, world_size
-from ..infers import WITH_SUBNETS, NoTrainedModelError, UncertaintyContrastiveInfer
+from ..infers import EMBEDDING_KEY, WITH_SUBNETS, NoTrainedModelError, UncertaintyContrastiveInfer
 from ..monailabel_compat import update_image_infos
 
 __all__ = [
@@ -54,7 +54,8 @@ def store_image_infos(datastore: Datastore, infos: dict[str, dict[str, Any]]) ->
 
 class MeanUncertaintyScoring(ScoringMethod):
     """Runs the ``uncertainty_contrastive`` infer task (without writing a label) on every unlabeled study, or every
-    study with ``score_all``, and stores its ``mean_uncertainty`` and ``subnet_disagreement``.
+    study with ``score_all``, and stores its ``mean_uncertainty``, ``subnet_disagreement`` and ``study_embedding``
+    (both encoders' pooled bottleneck features).
 
     Studies already scored with the current model are skipped, so that MONAI Label's automatic re-scoring (after
     every training run, every active-learning request and at start-up) costs nothing while the model is unchanged.
@@ -120,7 +121,8 @@ class MeanUncertaintyScoring(ScoringMethod):
                         WITH_SUBNETS: True,
                     }
                 )
-                scores[image_id] = {key: data["result"][key] for key in STUDY_SCORES}
+                # The study's bottleneck description, for the strategy's diverse batches (batch_pool_factor).
+                scores[image_id] = {key: data["result"][key] for key in (*STUDY_SCORES, EMBEDDING_KEY)}
             except Exception as e:  # one unreadable study must not stop the others from being scored
                 logger.error("mean_uncertainty: cannot score %s: %s", image_id, e)
                 failed.append(image_id)

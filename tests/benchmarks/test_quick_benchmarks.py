@@ -59,16 +59,26 @@ def test_accuracy_runs_the_paired_protocol_on_both_study_sets(tmp_path: Path, da
 
 def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: Path, data: Path) -> None:
     result = _run("active_learning", tmp_path, data)
-    assert {loop["strategy"] for loop in result["loops"]} == {"uncertainty", "mean_uncertainty", "random", "epistemic"}
-    for loop in result["loops"]:
+    loops = {loop["strategy"]: loop for loop in result["loops"]}
+    assert set(loops) == {"uncertainty", "random", "epistemic"}
+    k = result["plan"]["k"]
+    for loop in loops.values():
         counts = [r["labeled"] for r in loop["rounds"]]
-        assert counts == list(range(counts[0], counts[0] + len(counts)))  # one more label per round
-        assert all("picked" in r for r in loop["rounds"][:-1])
-        # The study picked after the first training run was segmented by that model when its label came in.
+        assert counts == list(range(counts[0], counts[0] + k * len(counts), k))  # k more labels per round
+        assert all(len(set(r["picked"])) == k for r in loop["rounds"][:-1])
+        # The studies picked after a training run were segmented by that model when their labels came in.
         assert all(0.0 <= r["picked_prelabel_dice"] <= 1.0 for r in loop["rounds"][:-1])
-        server_rounds = loop["server_rounds"]["rounds"]
-        assert sum(r["submitted"] for r in server_rounds) == counts[-1]
-        assert [r["trained"] for r in server_rounds] == [True] * len(loop["rounds"]) + [False]
+        assert sum(r["submitted"] for r in loop["server_rounds"]["rounds"]) == counts[-1]
+    # Paired: the random loop trained the seed's first model and the others started from it.
+    assert "shared" not in loops["random"]["rounds"][0]
+    first = {loop["rounds"][0]["test_dice"] for loop in loops.values()}
+    assert len(first) == 1 and all(loops[s]["rounds"][0]["shared"] for s in ("uncertainty", "epistemic"))
+    assert "replicate_test_dice" in loops["random"]["rounds"][-1]
+    summary = result["summary"]
+    assert summary["decision"]["seeds"] == 1 and summary["retrain_spread"]["values"]
+    cheap = summary["cheap_scoring"]
+    assert set(cheap["spearman_coarse_vs_full"]) >= {"subnet_disagreement", "mean_uncertainty"}
+    assert cheap["scorer_seconds_per_study"]["epistemic"] > 0 and 0 < cheap["coarse_to_full_time_ratio"] < 1
     assert (tmp_path / "active_learning.png").stat().st_size > 10_000
     assert (tmp_path / "active_learning_prelabel.png").stat().st_size > 10_000
 

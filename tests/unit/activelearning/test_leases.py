@@ -13,6 +13,7 @@ from monailabel.datastore.local import LocalDatastore
 from lib.activelearning import LeaseBook, MostUncertain, RandomFree
 from lib.activelearning.leases import LEASE_CLIENT_KEY
 from lib.activelearning.submissions import record_submission
+from lib.infers import EMBEDDING_KEY
 from lib.server.errors import InvalidInputError
 from lib.tools import demo_data
 
@@ -86,6 +87,33 @@ def test_an_expired_lease_lets_the_study_go_to_another_client(datastore, book, c
     assert busy.value.status_code == 409 and "leased to other annotators" in busy.value.detail
     clock.t += LEASE
     assert strategy({"client_id": "b"}, datastore)["id"] in handed
+
+
+def test_a_diverse_batch_skips_near_duplicates_of_what_it_already_holds(datastore, book, tmp_path: Path) -> None:
+    infer_task = _scored(datastore, tmp_path)
+    ids = sorted(datastore.get_unlabeled_images())  # scores grow with the index
+    descriptions = {9: [1.0, 0.0], 8: [1.0, 0.0], 7: [0.0, 1.0], 6: [0.7, 0.7], 5: [-1.0, 0.0], 4: [1.0, 0.01]}
+    for index, vector in descriptions.items():
+        datastore.update_image_info(ids[index], {EMBEDDING_KEY: vector})
+    top_k = MostUncertain(infer_task, "mean_uncertainty", book)
+    assert _ids(top_k({"client_id": "a", "k": 2}, datastore)) == [ids[9], ids[8]]
+    book.release(datastore, [ids[9], ids[8]])
+    diverse = MostUncertain(infer_task, "mean_uncertainty", book, pool_factor=2)
+    # Among the 4 highest: the best, then the one least like it (ids[8] is its duplicate, ids[6] half-way).
+    assert _ids(diverse({"client_id": "b", "k": 2}, datastore)) == [ids[9], ids[7]]
+    book.release(datastore, [ids[9], ids[7]])
+    # Among the 6 highest: the best, its opposite, then the one farthest from both.
+    assert _ids(diverse({"client_id": "c", "k": 3}, datastore)) == [ids[9], ids[5], ids[7]]
+
+
+def test_a_diverse_batch_keeps_score_order_when_a_candidate_has_no_description(datastore, book, tmp_path) -> None:
+    infer_task = _scored(datastore, tmp_path)
+    ids = sorted(datastore.get_unlabeled_images())
+    datastore.update_image_info(ids[9], {EMBEDDING_KEY: [1.0, 0.0]})  # the others: scored before descriptions
+    diverse = MostUncertain(infer_task, "mean_uncertainty", book, pool_factor=3)
+    assert _ids(diverse({"client_id": "a", "k": 2}, datastore)) == [ids[9], ids[8]]
+    with pytest.raises(ValueError, match="pool_factor must be at least 1"):
+        MostUncertain(infer_task, "mean_uncertainty", book, pool_factor=0)
 
 
 def test_k_studies_in_score_order_all_leased(datastore, book, tmp_path: Path) -> None:

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from monai.transforms import Compose
 from monailabel.datastore.local import LocalDatastore
 
 from lib.activelearning import LeaseBook, MostUncertain
-from lib.config import load_config
-from lib.infers import NoTrainedModelError, UncertaintyContrastiveInfer
+from lib.config import AppConfig, load_config
+from lib.infers import EMBEDDING_KEY, WITH_SUBNETS, NoTrainedModelError, UncertaintyContrastiveInfer
 from lib.networks import DualSubnetSegmenter
 from lib.scoring import DISAGREEMENT_KEY, SCORE_KEY, SCORE_TS_KEY, MeanUncertaintyScoring
 from lib.tools import demo_data
@@ -31,17 +32,21 @@ def datastore(tmp_path: Path) -> LocalDatastore:
     return LocalDatastore(str(tmp_path / "data"), auto_reload=False)
 
 
-@pytest.fixture()
-def infer_task(tmp_path: Path) -> UncertaintyContrastiveInfer:
-    network = DualSubnetSegmenter(in_channels=1, num_classes=CONFIG.num_classes, width=CONFIG.width)
+def _infer_task(tmp_path: Path, config: AppConfig) -> UncertaintyContrastiveInfer:
+    network = DualSubnetSegmenter(in_channels=1, num_classes=config.num_classes, width=config.width)
     model_path = tmp_path / "model" / "uncertainty_contrastive.pt"
     return UncertaintyContrastiveInfer(
         path=[str(tmp_path / "model" / "pretrained.pt"), str(model_path)],
         network=network,
-        config=CONFIG,
-        labels=CONFIG.labels,
+        config=config,
+        labels=config.labels,
         description="test",
     )
+
+
+@pytest.fixture()
+def infer_task(tmp_path: Path) -> UncertaintyContrastiveInfer:
+    return _infer_task(tmp_path, CONFIG)
 
 
 def _publish(task: UncertaintyContrastiveInfer, mtime: float | None = None) -> None:
@@ -68,6 +73,17 @@ def test_scoring_stores_a_score_and_the_model_timestamp_for_each_unlabeled_study
     assert SCORE_KEY not in datastore.get_image_info(datastore.get_labeled_images()[0])
 
 
+def test_scoring_stores_each_studys_bottleneck_description(datastore, infer_task) -> None:
+    """Both encoders' pooled deepest features, each half of unit length: what a diverse batch compares studies by."""
+    _publish(infer_task)
+    MeanUncertaintyScoring(infer_task)({}, datastore)
+    for image_id in datastore.get_unlabeled_images():
+        description = torch.tensor(datastore.get_image_info(image_id)[EMBEDDING_KEY])
+        assert description.numel() == 2 * infer_task.network.vnet.encoder(torch.zeros(1, 1, 16, 16, 16))[-1].shape[1]
+        for half in description.chunk(2):
+            assert float(half.norm()) == pytest.approx(1.0, abs=1e-4)
+
+
 def test_scoring_skips_studies_scored_by_the_same_model_and_redoes_them_for_a_new_one(datastore, infer_task) -> None:
     scoring = MeanUncertaintyScoring(infer_task)
     _publish(infer_task, mtime=1_000_000.0)
@@ -90,6 +106,22 @@ def test_scoring_matches_the_mean_uncertainty_that_inference_reports(datastore, 
     image_id = datastore.get_unlabeled_images()[0]
     _, result = infer_task({"image": datastore.get_image_uri(image_id)})
     assert result[SCORE_KEY] == pytest.approx(datastore.get_image_info(image_id)[SCORE_KEY], rel=1e-5)
+
+
+def test_score_downsample_resamples_only_what_scoring_sees_to_the_coarser_grid(datastore, tmp_path: Path) -> None:
+    coarse_task = _infer_task(tmp_path, CONFIG.model_copy(update={"score_downsample": 2}))
+    image = {"image": datastore.get_image_uri(datastore.get_unlabeled_images()[0])}
+    inferred = Compose(coarse_task.pre_transforms({}))(dict(image))["image"]
+    scored = Compose(coarse_task.pre_transforms({WITH_SUBNETS: True}))(dict(image))["image"]
+    default = Compose(_infer_task(tmp_path, CONFIG).pre_transforms({WITH_SUBNETS: True}))(dict(image))["image"]
+    assert inferred.shape == default.shape  # inference keeps the full grid; the default scores on it
+    np.testing.assert_allclose(scored.pixdim, 2 * np.asarray(CONFIG.spacing))
+    for coarse, full in zip(scored.shape[1:], inferred.shape[1:]):
+        assert abs(coarse - full / 2) <= 1
+    _publish(coarse_task)
+    MeanUncertaintyScoring(coarse_task)({}, datastore)
+    for image_id in datastore.get_unlabeled_images():
+        assert 0.0 <= datastore.get_image_info(image_id)[SCORE_KEY] <= 1.0
 
 
 def _constant_subnets(network: DualSubnetSegmenter, class_a: int, class_b: int) -> None:

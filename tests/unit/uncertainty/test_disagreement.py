@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lib.networks import DualSubnetSegmenter, StackedSubnetSoftmax
+from lib.networks import DualSubnetSegmenter, StackedSubnetSoftmax, study_embedding
 from lib.transforms import SubnetDisagreementd
 from lib.uncertainty import subnet_disagreement
 
@@ -52,3 +52,20 @@ def test_stacked_softmax_averages_to_the_pairs_own_prediction() -> None:
     halves = stacked.chunk(2, dim=1)
     torch.testing.assert_close((halves[0] + halves[1]) / 2, averaged)
     torch.testing.assert_close(halves[0].sum(1), torch.ones(1, 16, 16, 16))
+
+
+def test_stacked_softmax_collects_each_windows_pooled_bottlenecks_without_changing_the_prediction() -> None:
+    pair = DualSubnetSegmenter(in_channels=1, num_classes=3, width=2).eval()
+    x = torch.randn(2, 1, 16, 16, 16)
+    collected: list[torch.Tensor] = []
+    with torch.no_grad():
+        torch.testing.assert_close(StackedSubnetSoftmax(pair, collected)(x), StackedSubnetSoftmax(pair)(x))
+        deepest = [subnet.encoder(x)[-1].mean(dim=(2, 3, 4)) for subnet in (pair.vnet, pair.resnet)]
+    (windows,) = collected
+    torch.testing.assert_close(windows, torch.cat(deepest, dim=1))
+
+
+def test_study_embedding_is_the_windows_mean_with_each_encoders_half_of_unit_length() -> None:
+    windows = [torch.tensor([[2.0, 0.0, 0.0, 1.0]]), torch.tensor([[4.0, 0.0, 0.0, 3.0]])]
+    assert study_embedding(windows) == pytest.approx([1.0, 0.0, 0.0, 1.0])
+    assert study_embedding([torch.tensor([[3.0, 4.0, 1.0, 0.0]])]) == pytest.approx([0.6, 0.8, 1.0, 0.0])
