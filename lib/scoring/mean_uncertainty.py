@@ -127,5 +127,5 @@ class MeanUncertaintyScoring(ScoringMethod):
                 logger.error("mean_uncertainty: cannot score %s: %s", image_id, e)
                 failed.append(image_id)
                 continue
-            logger.info("mean_uncertainty: %s => %s", image_id, scores[image_id])
+            logger.info("mean_uncertainty: %s => %s", image_id, {k: scores[image_id][k] for k in STUDY_SCORES})
         return scores, failed
