@@ -5,7 +5,7 @@ split), between each candidate score of :func:`benchmarks.evaluation.study_score
 
 Reads ``<runs>/<strategy>_seed<n>/app/model/uncertainty_contrastive.pt`` and the labels in ``<runs>/.../data``, as
 ``python -m benchmarks active_learning`` leaves them (its final model of each loop). The quick form scores a randomly
-initialised model on four tiny studies: it checks the path, not the correlation.
+initialised model on the quick plan's studies: it checks the path, not the correlation.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=Path, default=ROOT / "results" / "active_learning" / "runs")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
-    studies = items(prepare("synthetic", plan["pool"] + plan["test"], args.data))
+    studies = items(prepare("mni", plan["num"], args.data))[: plan["pool"] + plan["test"]]
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         runs_root = _random_run(Path(tmp)) if args.quick else args.runs

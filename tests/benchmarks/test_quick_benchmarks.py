@@ -86,7 +86,7 @@ def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: P
 def test_score_error_scores_every_unlabeled_study_with_every_candidate(tmp_path: Path, data: Path) -> None:
     result = _run("score_error", tmp_path, data)
     (run,) = result["runs"].values()  # the quick form's one untrained model, with no labeled study
-    assert run["studies"] == 5 == len(run["error"])
+    assert run["studies"] == 8 == len(run["error"])  # the quick plan's pool and test split
     assert all(0.0 <= e <= 1.0 for e in run["error"])
     assert (
         set(run["scores"])
