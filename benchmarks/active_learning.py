@@ -67,31 +67,20 @@ class LoopStrategy:
 
 # The coarser scoring grid measured against the full one (``uncertainty_coarse`` scores on it).
 COARSE = 2
+
+
+def _app_strategy(score_key: str = "subnet_disagreement", **conf: str) -> LoopStrategy:
+    """The app's ``uncertainty`` strategy after its ``mean_uncertainty`` scoring, with app settings ``conf``."""
+    return LoopStrategy("uncertainty", "mean_uncertainty", score_key, "mean_uncertainty_ts", conf)
+
+
 STRATEGIES = {
-    "uncertainty": LoopStrategy("uncertainty", "mean_uncertainty", "subnet_disagreement", "mean_uncertainty_ts"),
-    "mean_uncertainty": LoopStrategy(
-        "uncertainty",
-        "mean_uncertainty",
-        "mean_uncertainty",
-        "mean_uncertainty_ts",
-        {"next_study_score": "mean_uncertainty"},
-    ),
+    "uncertainty": _app_strategy(),
+    "mean_uncertainty": _app_strategy("mean_uncertainty", next_study_score="mean_uncertainty"),
     # Step 2 of the cheaper-scoring rule (docs/benchmarks.md): the same strategy scoring on the coarser grid.
-    "uncertainty_coarse": LoopStrategy(
-        "uncertainty",
-        "mean_uncertainty",
-        "subnet_disagreement",
-        "mean_uncertainty_ts",
-        {"score_downsample": str(COARSE)},
-    ),
+    "uncertainty_coarse": _app_strategy(score_downsample=str(COARSE)),
     # The same strategy handing out diverse batches (docs/benchmarks.md#diverse-batches).
-    "uncertainty_diverse": LoopStrategy(
-        "uncertainty",
-        "mean_uncertainty",
-        "subnet_disagreement",
-        "mean_uncertainty_ts",
-        {"batch_pool_factor": "3"},
-    ),
+    "uncertainty_diverse": _app_strategy(batch_pool_factor="3"),
     "random": LoopStrategy("random"),
     "epistemic": LoopStrategy("epistemic", "epistemic", "epistemic_entropy", "epistemic_ts"),
 }
@@ -365,22 +354,39 @@ def decision(per_seed: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def diverse_batches(per_seed: dict[str, Any]) -> dict[str, Any] | None:
+    """Rule 4 of docs/benchmarks.md: the diverse batch pick against plain top-k, paired by seed, by area under the
+    curve; adopted if ahead on average and on at least 2 of 3 seeds."""
+    diverse = {r["seed"]: r["auc"] for r in per_seed.get("uncertainty_diverse", [])}
+    top_k = {r["seed"]: r["auc"] for r in per_seed.get("uncertainty", [])}
+    seeds = sorted(set(diverse) & set(top_k))
+    if not seeds:
+        return None
+    differences = [diverse[s] - top_k[s] for s in seeds]
+    ahead = sum(d > 0 for d in differences)
+    return {
+        "seeds": seeds,
+        "auc_difference_points": [100 * d for d in differences],
+        "mean_auc_difference_points": 100 * float(np.mean(differences)),
+        "seeds_ahead": ahead,
+        "adopt": bool(np.mean(differences) > 0 and ahead >= 2 and len(seeds) >= 3),
+    }
+
+
+def _rule_rounds(loops: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    return [r for lp in loops if lp["strategy"] == "uncertainty" for r in lp["rounds"] if key in r]
+
+
 def cheap_scoring(loops: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The coarse grid against the full one (same models, same studies) and the scorers' seconds per study: ours on
     the full grid and MONAI Label's epistemic as the server logged them, ours on the coarse grid estimated from the
-    in-process ratio coarse : full on the same studies."""
-    checks = [r for lp in loops for r in lp["rounds"] if "coarse_spearman_vs_full" in r]
+    in-process ratio coarse : full on the same studies. From the ``uncertainty`` loops, as the rule says (other loops
+    of the app's scorer record the same checks in their rounds)."""
+    checks = _rule_rounds(loops, "coarse_spearman_vs_full")
     if not checks:
         return None
     keys = sorted(checks[0]["coarse_spearman_vs_full"])
-    ours = _mean(
-        [
-            r.get("scorer_seconds_per_study")
-            for lp in loops
-            for r in lp["rounds"]
-            if lp["strategy"] != "epistemic" and "coarse_spearman_vs_full" in r
-        ]
-    )
+    ours = _mean([r.get("scorer_seconds_per_study") for r in checks])
     epistemic = _mean(
         [r.get("scorer_seconds_per_study") for lp in loops if lp["strategy"] == "epistemic" for r in lp["rounds"]]
     )
@@ -426,14 +432,13 @@ def write_results(loops: list[dict[str, Any]], plan: dict, conf: dict, seconds: 
         },
         "per_seed": per_seed,
         "decision": decision(per_seed),
+        "diverse_batches": diverse_batches(per_seed),
         "cheap_scoring": cheap_scoring(loops),
     }
     if "random" in mean_curves:
         final_random = mean_curves["random"][max(mean_curves["random"])]
         summary["labels_to_reach_random_final"] = {s: labels_to_reach(c, final_random) for s, c in mean_curves.items()}
-    correlations = [
-        r["spearman_score_vs_error"] for lp in loops for r in lp["rounds"] if "spearman_score_vs_error" in r
-    ]
+    correlations = [r["spearman_score_vs_error"] for r in _rule_rounds(loops, "spearman_score_vs_error")]
     if correlations:
         summary["spearman_score_vs_error"] = {"mean": float(np.nanmean(correlations)), "values": correlations}
     replicates = [
