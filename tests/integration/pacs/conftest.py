@@ -24,8 +24,11 @@ REFERENCED_SERIES, SERIES_UID = "00081115", "0020000E"
 LEASE_SECONDS = 0.6
 PACS_SERVER_CONF = {**SERVER_CONF, "lease_minutes": str(LEASE_SECONDS / 60)}
 MODEL = "uncertainty_contrastive"
-STUDIES = ("study_000", "study_001", "study_002", "study_003", "study_004")
+STUDIES = ("study_000", "study_001", "study_002", "study_003", "study_004", "study_005")
 LABELED = ("study_000", "study_001")
+# No test labels this one (the OHIF tests correct and save another): whatever order the tests run in, and whichever
+# study the barely trained model segments most, Next Sample still has a free study to hand out.
+NEVER_LABELED = "study_005"
 
 
 @dataclass
