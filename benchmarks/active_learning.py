@@ -1,6 +1,7 @@
 """The active-learning loop through the real server's REST API on real anatomy, with the ground truth as the annotator.
 
-Per seed and strategy: a fresh copy of the app and a pool of unlabeled MNI studies (``benchmarks/datasets.py``);
+Per seed and strategy: a fresh copy of the app and a pool of unlabeled MNI studies (``benchmarks/datasets.py``;
+``--dataset mni_sites`` for the same subjects from three sites, with each strategy's picks and test Dice per site);
 ``start`` of them labeled (a seeded draw, the same for every strategy of a seed), then ``rounds`` times {fine-tune the
 previous model (as the app does), score, ask the strategy for a batch of ``k`` studies, upload their ground-truth
 labels}. The first training run of a seed is made once and every strategy of that seed starts from its model (paired:
@@ -44,7 +45,7 @@ from lib.tools.server_process import ServerProcess, copy_app
 
 from .accuracy import mean_dice
 from .common import CPU_CONF, benchmark_parser, device, items, prepare, write_json
-from .datasets import DATASETS
+from .datasets import DATASETS, site_of
 from .evaluation import evaluate, score_pool
 from .plots import learning_curve_plot
 
@@ -116,6 +117,8 @@ LARGE = dict(FULL, seeds=(0, 1, 2, 3, 4), first_iterations=2000, round_iteration
 LARGE_CONF = {"width": "8", "patch_size": "[48,64,48]", "labeled_batch_size": "2", "unlabeled_batch_size": "2"}
 # Dropout on, so that MONAI Label's epistemic scoring applies to the same network as ours.
 CONF = {**CPU_CONF, **DATASETS["mni"].conf, "dropout": "0.2"}
+# The study sets a loop can run on (the same app settings): real anatomy, and the same subjects from three sites.
+AL_DATASETS = ("mni", "mni_sites")
 # The scorers' own summaries in the server log (the scoring subprocess's output): seconds for the studies executed.
 SCORER_SUMMARY = re.compile(r"(?:EPISTEMIC::|mean_uncertainty:) (\{'total'.*\})")
 
@@ -149,9 +152,12 @@ def _load_model(path: Path, config) -> torch.nn.Module:
     return network.to(device())
 
 
-def _test_dice(model_path: Path, config, test_items: list[dict]) -> float:
+def _test_dice(model_path: Path, config, test_items: list[dict]) -> dict[str, Any]:
+    """The test split's Dice (mean over labels, then studies) and each study's (for the per-site view)."""
     network = _load_model(model_path, config)
-    return mean_dice(evaluate(network, config, test_items, device())["averaged"])
+    metrics = evaluate(network, config, test_items, device())["averaged"]
+    per_study = [mean_dice({"dice": [d]}) for d in metrics["dice"]]
+    return {"test_dice": mean_dice(metrics), "test_study_dice": per_study}
 
 
 def _train(client: MONAILabelClient, iterations: int, per_epoch: int) -> float:
@@ -248,7 +254,7 @@ def run_loop(
                 if model_path.exists():
                     shutil.copy(model_path, previous)
                 seconds = _train(client, iterations, plan["iterations_per_epoch"])
-                record = {"labeled": len(labeled), "test_dice": _test_dice(model_path, config, test_items)}
+                record = {"labeled": len(labeled), **_test_dice(model_path, config, test_items)}
                 record["train_seconds"] = seconds
                 if round_index == 0:
                     shutil.copy(model_path, first_model)
@@ -258,7 +264,7 @@ def run_loop(
                     shutil.copy(previous, model_path.with_suffix(".tmp"))
                     model_path.with_suffix(".tmp").replace(model_path)
                     _train(client, iterations, plan["iterations_per_epoch"])
-                    record["replicate_test_dice"] = _test_dice(model_path, config, test_items)
+                    record["replicate_test_dice"] = _test_dice(model_path, config, test_items)["test_dice"]
             if round_index < plan["rounds"]:
                 unlabeled = sorted(set(truth) - set(labeled))
                 if how.scoring:
@@ -288,7 +294,8 @@ def run_loop(
         report.raise_for_status()
     finally:
         server.stop()
-    return {"strategy": strategy, "seed": seed, "rounds": rounds, "server_rounds": report.json()}
+    test_ids = [Path(t["image"]).name[: -len(".nii.gz")] for t in test_items]
+    return {"strategy": strategy, "seed": seed, "rounds": rounds, "server_rounds": report.json(), "test_ids": test_ids}
 
 
 def _prelabel_dice(url: str, ids: list[str], timeout: float = 120.0) -> dict[str, float]:
@@ -411,6 +418,25 @@ def cheap_scoring(loops: list[dict[str, Any]]) -> dict[str, Any] | None:
     return result
 
 
+def by_site(loops: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per strategy, over seeds: the share of its picks from each site, and the final round's test Dice per site
+    (mean over seeds): whether a strategy finds the studies unlike the rest, and what that buys where."""
+    result: dict[str, Any] = {}
+    for strategy in sorted({lp["strategy"] for lp in loops}):
+        mine = [lp for lp in loops if lp["strategy"] == strategy]
+        picks = [site_of(s) for lp in mine for r in lp["rounds"] for s in r.get("picked", [])]
+        final: dict[str, list[float]] = {}
+        for lp in mine:
+            last = lp["rounds"][-1]
+            for study, dice in zip(lp["test_ids"], last["test_study_dice"]):
+                final.setdefault(site_of(study), []).append(dice)
+        result[strategy] = {
+            "picked_share": {site: picks.count(site) / len(picks) for site in sorted(set(picks))},
+            "final_test_dice": {site: float(np.mean(values)) for site, values in sorted(final.items())},
+        }
+    return result
+
+
 def write_results(loops: list[dict[str, Any]], plan: dict, conf: dict, seconds: float, out: Path) -> dict[str, Any]:
     """Learning curves with their spread, areas under them, labels to reach random's final Dice, the score checks."""
     curves: dict[str, dict[int, list[float]]] = {}
@@ -435,6 +461,8 @@ def write_results(loops: list[dict[str, Any]], plan: dict, conf: dict, seconds: 
         "diverse_batches": diverse_batches(per_seed),
         "cheap_scoring": cheap_scoring(loops),
     }
+    if plan.get("dataset") == "mni_sites":
+        summary["by_site"] = by_site(loops)
     if "random" in mean_curves:
         final_random = mean_curves["random"][max(mean_curves["random"])]
         summary["labels_to_reach_random_final"] = {s: labels_to_reach(c, final_random) for s, c in mean_curves.items()}
@@ -451,7 +479,8 @@ def write_results(loops: list[dict[str, Any]], plan: dict, conf: dict, seconds: 
         summary["retrain_spread"] = {"max": float(max(replicates)), "values": replicates}
     result = {"plan": plan, "conf": conf, "seconds": seconds, "summary": summary, "loops": loops}
     write_json(out / "active_learning.json", result)
-    learning_curve_plot(curves, out / "active_learning.png", "Active learning on MNI studies (REST loop)")
+    where = "three sites" if plan.get("dataset") == "mni_sites" else "MNI studies"
+    learning_curve_plot(curves, out / "active_learning.png", f"Active learning on {where} (REST loop)")
     # How much the annotator had to change the model's segmentation of the picked studies (the server's pre-label
     # agreement): low for a strategy that picks where the model is wrong.
     learning_curve_plot(
@@ -479,12 +508,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--strategies", nargs="+", default=list(DEFAULT_STRATEGIES), choices=list(STRATEGIES))
     parser.add_argument("--large", action="store_true", help="the GPU form: a larger network and patch, 5 seeds")
     parser.add_argument(
+        "--dataset", choices=AL_DATASETS, default="mni", help="mni_sites: the same subjects from three sites"
+    )
+    parser.add_argument(
         "--resume", action="store_true", help="keep the loops that an earlier run of the same plan wrote to --out"
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else LARGE if args.large else FULL
+    # The original MNI plan is left as it was written (so that its --resume still matches); another set is named.
+    plan = plan if args.dataset == "mni" else {**plan, "dataset": args.dataset}
     conf = {**CONF, **(LARGE_CONF if args.large else {}), "iterations_per_epoch": str(plan["iterations_per_epoch"])}
-    pairs = items(prepare("mni", plan["num"], args.data))
+    pairs = items(prepare(args.dataset, plan["num"], args.data))
     loops, earlier_seconds = finished_loops(args.out / "active_learning.json", plan) if args.resume else ([], 0.0)
     done = {(lp["strategy"], lp["seed"]) for lp in loops}
     started = time.time() - earlier_seconds

@@ -61,7 +61,7 @@ OHIF_OUTPUT = {"result_extension": ".nrrd", "result_dtype": "uint8", "result_com
 def _mr_studies(out: Path, shape: tuple[int, int, int], spacing: float, num: int) -> list[str]:
     """Studies of ``shape`` voxels at ``spacing`` mm, isotropic (the demo generator's anatomy: timing only)."""
 
-    def make(rng):
+    def make(rng: np.random.Generator, _index: int):
         image, label = demo_data.make_study(rng, shape)
         return image, label, np.diag([spacing, spacing, spacing, 1.0])
 

@@ -97,7 +97,7 @@ def _save_atomic(array: np.ndarray, affine: np.ndarray, path: Path) -> None:
 def generate(out: Path, num: int, labeled: int, seed: int, shape: tuple[int, int, int]) -> list[str]:
     """Write ``num`` studies (the first ``labeled`` of them with a final label); returns the study ids."""
 
-    def make(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def make(rng: np.random.Generator, _index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         image, label = make_study(rng, shape)
         return image, label, _affine(rng)
 
@@ -109,12 +109,12 @@ def write_studies(
     num: int,
     labeled: int,
     seed: int,
-    make: Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray, np.ndarray]],
+    make: Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray, np.ndarray]],
     prefix: str = "study",
 ) -> list[str]:
     """A MONAI Label local datastore of ``num`` studies that ``make`` draws as (image, label, affine) from a generator
-    seeded by (``seed``, study index), so that a study does not depend on how many are made; the ground truth of every
-    study beside it in ``<out>_groundtruth/``, the first ``labeled`` also as final labels."""
+    seeded by (``seed``, study index) and the index, so that a study does not depend on how many are made; the ground
+    truth of every study beside it in ``<out>_groundtruth/``, the first ``labeled`` also as final labels."""
     if not 0 <= labeled <= num:
         raise ValueError(f"labeled must be between 0 and num ({num}), got {labeled}")
     final_dir = out / "labels" / "final"
@@ -123,7 +123,7 @@ def write_studies(
     truth_dir.mkdir(parents=True, exist_ok=True)
     ids = []
     for i in tqdm(range(num), desc=f"{prefix} volumes", unit="study"):
-        image, label, affine = make(np.random.default_rng([seed, i]))
+        image, label, affine = make(np.random.default_rng([seed, i]), i)
         study = f"{prefix}_{i:03d}"
         _save_atomic(image, affine, out / f"{study}.nii.gz")
         _save_atomic(label, affine, truth_dir / f"{study}.nii.gz")

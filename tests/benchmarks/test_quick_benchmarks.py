@@ -14,8 +14,8 @@ import pytest
 from lib.tools.server_process import ROOT
 
 
-def _run(name: str, out: Path, data: Path) -> dict:
-    command = [sys.executable, "-m", "benchmarks", name, "--quick", "--out", str(out), "--data", str(data)]
+def _run(name: str, out: Path, data: Path, *extra: str) -> dict:
+    command = [sys.executable, "-m", "benchmarks", name, "--quick", "--out", str(out), "--data", str(data), *extra]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads((out / f"{name}.json").read_text())
@@ -58,7 +58,9 @@ def test_accuracy_runs_the_paired_protocol_on_both_study_sets(tmp_path: Path, da
 
 
 def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: Path, data: Path) -> None:
-    result = _run("active_learning", tmp_path, data)
+    # On the three-site set (the MNI set runs the same loop; the other quick benchmarks make that set).
+    result = _run("active_learning", tmp_path, data, "--dataset", "mni_sites")
+    assert result["plan"]["dataset"] == "mni_sites"
     loops = {loop["strategy"]: loop for loop in result["loops"]}
     assert set(loops) == {"uncertainty", "random", "epistemic"}
     k = result["plan"]["k"]
@@ -79,6 +81,10 @@ def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: P
     cheap = summary["cheap_scoring"]
     assert set(cheap["spearman_coarse_vs_full"]) >= {"subnet_disagreement", "mean_uncertainty"}
     assert cheap["scorer_seconds_per_study"]["epistemic"] > 0 and 0 < cheap["coarse_to_full_time_ratio"] < 1
+    for strategy, sites in summary["by_site"].items():
+        assert sum(sites["picked_share"].values()) == pytest.approx(1.0), strategy
+        # The quick test split is the 7th and 8th studies, both from site A.
+        assert list(sites["final_test_dice"]) == ["A"] and 0.0 <= sites["final_test_dice"]["A"] <= 1.0
     assert (tmp_path / "active_learning.png").stat().st_size > 10_000
     assert (tmp_path / "active_learning_prelabel.png").stat().st_size > 10_000
 
