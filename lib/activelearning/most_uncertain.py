@@ -10,7 +10,7 @@ import torch
 from monailabel.interfaces.datastore import Datastore
 
 from ..infers import EMBEDDING_KEY, UncertaintyContrastiveInfer
-from ..scoring.mean_uncertainty import SCORE_TS_KEY, STUDY_SCORES, model_timestamp
+from ..scoring.mean_uncertainty import STUDY_SCORES, is_current, score_stamp
 from .leases import LeaseBook
 from .leasing_strategy import LeasingStrategy
 
@@ -21,10 +21,10 @@ logger = logging.getLogger(__name__)
 
 class MostUncertain(LeasingStrategy):
     """Highest score (``score_key``: ``subnet_disagreement`` or ``mean_uncertainty``) among the free unlabeled
-    studies scored with the current model; ``k`` of them in score order, or with ``pool_factor`` > 1 a diverse batch:
-    among the ``pool_factor`` x ``k`` highest, the top one, then each time the one whose bottleneck description
-    (``study_embedding``) is farthest (cosine) from those already in the batch, so that a batch is not k near-duplicates
-    (farthest-first traversal, as core-set selection, restricted to the most uncertain).
+    studies scored with the current model on the current grid; ``k`` of them in score order, or with ``pool_factor``
+    > 1 a diverse batch: among the ``pool_factor`` x ``k`` highest, the top one, then each time the one whose
+    bottleneck description (``study_embedding``) is farthest (cosine) from those already in the batch, so that a batch
+    is not k near-duplicates (farthest-first traversal, as core-set selection, restricted to the most uncertain).
 
     Strategies run inside the request, so this one only reads stored scores. Studies without a current score are
     left out (and counted in the log) unless fewer than ``k`` have one: the rest is then drawn at random and marked
@@ -44,12 +44,12 @@ class MostUncertain(LeasingStrategy):
         self.pool_factor = pool_factor
 
     def pick(self, candidates: list[str], k: int, datastore: Datastore) -> list[dict[str, Any]]:
-        model_ts = model_timestamp(self.infer_task)
+        stamp = score_stamp(self.infer_task)
         scores: dict[str, float] = {}
         embeddings: dict[str, list[float]] = {}
         for image_id in candidates:
             info = datastore.get_image_info(image_id)
-            if model_ts is not None and info.get(SCORE_TS_KEY) == model_ts and info.get(self.score_key) is not None:
+            if is_current(info, stamp) and info.get(self.score_key) is not None:
                 scores[image_id] = float(info[self.score_key])
                 if info.get(EMBEDDING_KEY):
                     embeddings[image_id] = info[EMBEDDING_KEY]
@@ -61,7 +61,7 @@ class MostUncertain(LeasingStrategy):
                 len(unscored),
                 len(candidates),
                 self.score_key,
-                "" if model_ts is not None else " (there is no trained model yet)",
+                "" if stamp is not None else " (there is no trained model yet)",
             )
         ranked = sorted(scores, key=lambda i: (-scores[i], i))
         ranked = self._diverse(ranked[: self.pool_factor * k], k, embeddings) if self.pool_factor > 1 else ranked[:k]

@@ -20,10 +20,13 @@ from ..monailabel_compat import update_image_infos
 __all__ = [
     "DISAGREEMENT_KEY",
     "MeanUncertaintyScoring",
+    "SCORE_GRID_KEY",
     "SCORE_KEY",
     "SCORE_TS_KEY",
     "STUDY_SCORES",
+    "is_current",
     "model_timestamp",
+    "score_stamp",
     "store_image_infos",
 ]
 
@@ -33,6 +36,8 @@ logger = logging.getLogger(__name__)
 SCORE_KEY = "mean_uncertainty"
 DISAGREEMENT_KEY = "subnet_disagreement"
 SCORE_TS_KEY = "mean_uncertainty_ts"
+# The scoring grid a score was made on (``score_downsample``): scores from another grid rank differently.
+SCORE_GRID_KEY = "mean_uncertainty_grid"
 # One pass stores all of STUDY_SCORES; the ``uncertainty`` strategy ranks by the one ``next_study_score`` names.
 
 
@@ -40,6 +45,25 @@ def model_timestamp(infer_task: UncertaintyContrastiveInfer) -> float | None:
     """Modification time of the model file inference uses now: a score is current only if made with it."""
     path = infer_task.get_path()
     return os.stat(path).st_mtime if path else None
+
+
+def score_stamp(infer_task: UncertaintyContrastiveInfer) -> dict[str, float] | None:
+    """What a current score was made with: the model file inference uses now and the scoring grid; None without a
+    trained model."""
+    model_ts = model_timestamp(infer_task)
+    if model_ts is None:
+        return None
+    return {SCORE_TS_KEY: model_ts, SCORE_GRID_KEY: infer_task.app_config.score_downsample}
+
+
+def is_current(info: dict[str, Any], stamp: dict[str, float] | None) -> bool:
+    """Whether a study's stored scores were made with ``stamp`` (a score stored before grids were recorded was made
+    on the full grid)."""
+    return (
+        stamp is not None
+        and info.get(SCORE_TS_KEY) == stamp[SCORE_TS_KEY]
+        and info.get(SCORE_GRID_KEY, 1) == stamp[SCORE_GRID_KEY]
+    )
 
 
 def store_image_infos(datastore: Datastore, infos: dict[str, dict[str, Any]]) -> None:
@@ -57,8 +81,9 @@ class MeanUncertaintyScoring(ScoringMethod):
     study with ``score_all``, and stores its ``mean_uncertainty``, ``subnet_disagreement`` and ``study_embedding``
     (both encoders' pooled bottleneck features).
 
-    Studies already scored with the current model are skipped, so that MONAI Label's automatic re-scoring (after
-    every training run, every active-learning request and at start-up) costs nothing while the model is unchanged.
+    Studies already scored with the current model on the current grid are skipped, so that MONAI Label's automatic
+    re-scoring (after every training run, every active-learning request and at start-up) costs nothing while the
+    model and ``score_downsample`` are unchanged.
     No Monte-Carlo sampling: the two subnets' disagreement already shows in the entropy of their averaged softmax.
 
     Called in every rank of a ``torch.distributed`` group (``sample-apps/distributed/run.py score`` under torchrun),
@@ -77,15 +102,15 @@ class MeanUncertaintyScoring(ScoringMethod):
         return {**super().info(), "config": {"score_all": self.score_all}}
 
     def __call__(self, request: dict[str, Any], datastore: Datastore) -> dict[str, Any]:
-        model_ts = model_timestamp(self.infer_task)
-        if model_ts is None:
+        stamp = score_stamp(self.infer_task)
+        if stamp is None:
             raise NoTrainedModelError(self.infer_task.path)
         score_all = request.get("score_all", self.score_all)
         if not isinstance(score_all, bool):
             raise ValueError(f"score_all must be true or false, got {score_all!r}")
 
         images = sorted(datastore.list_images() if score_all else datastore.get_unlabeled_images())
-        pending = [i for i in images if datastore.get_image_info(i).get(SCORE_TS_KEY) != model_ts]
+        pending = [i for i in images if not is_current(datastore.get_image_info(i), stamp)]
         start = time.time()
         scores, failed = self._score(shard(pending), request.get("device"), datastore)
         # Under torch.distributed each rank scored its shard of the pool; one process writes them all, once.
@@ -93,14 +118,15 @@ class MeanUncertaintyScoring(ScoringMethod):
         scores = {image_id: score for part, _ in gathered for image_id, score in part.items()}
         failed = sorted(image_id for _, part in gathered for image_id in part)
         if rank() == 0:
-            store_image_infos(datastore, {i: {**values, SCORE_TS_KEY: model_ts} for i, values in scores.items()})
+            store_image_infos(datastore, {i: {**values, **stamp} for i, values in scores.items()})
         summary = {
             "total": len(images),
             "skipped": len(images) - len(pending),
             "executed": len(pending) - len(failed),
             "failed": failed,
             "latency": round(time.time() - start, 3),
-            "model_ts": model_ts,
+            "model_ts": stamp[SCORE_TS_KEY],
+            "grid": stamp[SCORE_GRID_KEY],
             "ranks": world_size(),
         }
         logger.info("mean_uncertainty: %s", summary)

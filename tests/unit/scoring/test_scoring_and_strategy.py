@@ -16,10 +16,12 @@ from lib.config import AppConfig, load_config
 from lib.infers import EMBEDDING_KEY, WITH_SUBNETS, NoTrainedModelError, UncertaintyContrastiveInfer
 from lib.networks import DualSubnetSegmenter
 from lib.scoring import DISAGREEMENT_KEY, SCORE_KEY, SCORE_TS_KEY, MeanUncertaintyScoring
+from lib.scoring.mean_uncertainty import SCORE_GRID_KEY
 from lib.tools import demo_data
 from lib.tools.weights import save_state_dict
 
-CONFIG = load_config({"width": "2", "patch_size": "[16, 16, 16]"})
+TINY = {"width": "2", "patch_size": "[16, 16, 16]"}
+CONFIG = load_config(TINY)
 
 
 def _strategy(infer_task: UncertaintyContrastiveInfer, score_key: str) -> MostUncertain:
@@ -181,6 +183,26 @@ def test_strategy_ignores_stale_scores_of_an_older_model(datastore, infer_task) 
     datastore.update_image_info(ids[0], {SCORE_KEY: 0.9, SCORE_TS_KEY: 1_000_000.0})  # stale but highest
     datastore.update_image_info(ids[1], {SCORE_KEY: 0.3, SCORE_TS_KEY: 2_000_000.0})
     assert _strategy(infer_task, SCORE_KEY)({}, datastore)["id"] == ids[1]
+
+
+def test_scores_made_on_another_grid_are_made_again_and_not_ranked(tmp_path: Path, datastore, infer_task) -> None:
+    """After a restart with another ``score_downsample``, the same model's scores are not current: they ranked the
+    pool on another grid."""
+    _publish(infer_task, mtime=1_000_000.0)
+    assert MeanUncertaintyScoring(infer_task)({}, datastore)["executed"] == 3
+    coarse_task = _infer_task(tmp_path, load_config({**TINY, "score_downsample": "2"}))
+    coarse = MeanUncertaintyScoring(coarse_task)
+    assert coarse({}, datastore)["executed"] == 3
+    assert {datastore.get_image_info(i)[SCORE_GRID_KEY] for i in datastore.get_unlabeled_images()} == {2}
+    assert coarse({}, datastore)["skipped"] == 3  # now current on that grid: nothing to redo
+    # The full-grid strategy does not rank scores from the coarse grid (or one stored before grids were recorded,
+    # which was made on the full grid).
+    ids = sorted(datastore.get_unlabeled_images())
+    datastore.update_image_info(ids[0], {SCORE_KEY: 0.9, SCORE_TS_KEY: 1_000_000.0, SCORE_GRID_KEY: 2})
+    datastore.update_image_info(ids[1], {SCORE_KEY: 0.3, SCORE_TS_KEY: 1_000_000.0, SCORE_GRID_KEY: 1})
+    datastore.update_image_info(ids[2], {SCORE_KEY: 0.5, SCORE_TS_KEY: 1_000_000.0, SCORE_GRID_KEY: 2})
+    assert _strategy(infer_task, SCORE_KEY)({}, datastore)["id"] == ids[1]
+    assert _strategy(coarse_task, SCORE_KEY)({}, datastore)["id"] == ids[0]
 
 
 def test_strategy_falls_back_to_random_and_says_so_without_current_scores(datastore, infer_task, caplog) -> None:
