@@ -44,7 +44,9 @@ def killed_and_restarted(hardened_server: HardenedServer) -> dict:
     group) after its first epochs, and the server started again on the same app, studies and port. Returns what was
     there before the kill."""
     server = hardened_server
-    rest.wait_until_idle(server.url, "scoring")  # MONAI Label scores after every training run, the fixture's too
+    # MONAI Label scores by itself after every training run, but it may not have started yet: score now (after it), so
+    # that the scores exist whatever the timing (a fresh-clone CI run once found none after the wait alone).
+    rest.run_scoring(server.url)
     deadline = time.monotonic() + 30
     while any(ts is None for _, ts in _scores(server).values()) and time.monotonic() < deadline:
         time.sleep(0.5)  # the server reads the scoring subprocess's datastore write through its file watcher
