@@ -8,10 +8,10 @@ labels}. The first training run of a seed is made once and every strategy of tha
 same labels, same starting model). After each training run the published model is evaluated on a test split the
 server never sees and nothing is chosen by.
 
-Strategies: ``uncertainty`` (the app's, ranking by its default score), ``random`` (the app's), and MONAI Label's own
-Monte-Carlo dropout ``epistemic`` scoring and strategy (the same network, dropout on); ``mean_uncertainty`` (the app's
-strategy ranking by mean voxel entropy) on request. MONAI Label's automatic re-scoring is switched off
-(``MONAI_LABEL_AUTO_UPDATE_SCORING=false``) so that each loop runs only its own scorer.
+Strategies: ``uncertainty`` (the app's, ranking by its default score, or by ``--score``), ``random`` (the app's), and
+MONAI Label's own Monte-Carlo dropout ``epistemic`` scoring and strategy (the same network, dropout on);
+``mean_uncertainty`` (the app's strategy ranking by mean voxel entropy) on request. MONAI Label's automatic
+re-scoring is switched off (``MONAI_LABEL_AUTO_UPDATE_SCORING=false``) so that each loop runs only its own scorer.
 
 Measured beside the curves, on the same studies and model: in the app scorer's loops, each candidate score's Spearman
 correlation with the study's actual error (1 - Dice), and the scores on a grid ``score_downsample`` times coarser
@@ -38,7 +38,7 @@ from scipy.integrate import trapezoid
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
-from lib.config import load_config
+from lib.config import STUDY_SCORES, load_config
 from lib.networks import DualSubnetSegmenter
 from lib.tools import rest
 from lib.tools.server_process import ServerProcess, copy_app
@@ -73,6 +73,13 @@ COARSE = 2
 def _app_strategy(score_key: str = "subnet_disagreement", **conf: str) -> LoopStrategy:
     """The app's ``uncertainty`` strategy after its ``mean_uncertainty`` scoring, with app settings ``conf``."""
     return LoopStrategy("uncertainty", "mean_uncertainty", score_key, "mean_uncertainty_ts", conf)
+
+
+def loop_strategy(strategy: str, plan: dict[str, Any]) -> LoopStrategy:
+    """``strategy`` as ``plan`` runs it: a plan with a ``score`` runs ``uncertainty`` ranking by that score."""
+    if strategy == "uncertainty" and "score" in plan:
+        return _app_strategy(plan["score"], next_study_score=plan["score"])
+    return STRATEGIES[strategy]
 
 
 STRATEGIES = {
@@ -216,7 +223,7 @@ def _pick(url: str, how: LoopStrategy, k: int) -> list[str]:
 def run_loop(
     strategy: str, seed: int, plan: dict, conf: dict[str, str], pairs: list[dict], work: Path, bar: tqdm
 ) -> dict[str, Any]:
-    how = STRATEGIES[strategy]
+    how = loop_strategy(strategy, plan)
     pool, test_items = pairs[: plan["pool"]], pairs[plan["pool"] : plan["pool"] + plan["test"]]
     run_dir = work / f"{strategy}_seed{seed}"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -511,12 +518,21 @@ def main(argv: list[str]) -> int:
         "--dataset", choices=AL_DATASETS, default="mni", help="mni_sites: the same subjects from three sites"
     )
     parser.add_argument(
+        "--score",
+        choices=STUDY_SCORES,
+        default="subnet_disagreement",
+        help="the score the uncertainty strategy ranks by (the app's next_study_score)",
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", help="instead of the plan's seeds (fresh seeds for a new rule)")
+    parser.add_argument(
         "--resume", action="store_true", help="keep the loops that an earlier run of the same plan wrote to --out"
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else LARGE if args.large else FULL
     # The original MNI plan is left as it was written (so that its --resume still matches); another set is named.
     plan = plan if args.dataset == "mni" else {**plan, "dataset": args.dataset}
+    plan = plan if args.score == "subnet_disagreement" else {**plan, "score": args.score}
+    plan = plan if args.seeds is None else {**plan, "seeds": tuple(args.seeds)}
     conf = {**CONF, **(LARGE_CONF if args.large else {}), "iterations_per_epoch": str(plan["iterations_per_epoch"])}
     pairs = items(prepare(args.dataset, plan["num"], args.data))
     loops, earlier_seconds = finished_loops(args.out / "active_learning.json", plan) if args.resume else ([], 0.0)

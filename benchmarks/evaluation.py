@@ -18,7 +18,7 @@ from lib.config import AppConfig
 from lib.networks import DualSubnetSegmenter, StackedSubnetSoftmax
 from lib.sliding_window import sliding_window_inferer
 from lib.transforms import preprocessing
-from lib.uncertainty import class_map, normalized_entropy, subnet_disagreement
+from lib.uncertainty import class_disagreement, class_map, normalized_entropy, subnet_disagreement
 
 __all__ = ["CANDIDATE_SCORES", "evaluate", "score_pool", "study_scores"]
 
@@ -39,13 +39,13 @@ def _probabilities(network: nn.Module) -> tuple[Predictor, Callable[[torch.Tenso
     return (lambda x: network(x).softmax(1)), (lambda probs: {"single": probs})
 
 
-CANDIDATE_SCORES = ("mean_uncertainty", "foreground_uncertainty", "subnet_disagreement")
+CANDIDATE_SCORES = ("mean_uncertainty", "foreground_uncertainty", "subnet_disagreement", "class_disagreement")
 
 
 def study_scores(probs: torch.Tensor, subnets: tuple[torch.Tensor, torch.Tensor] | None) -> dict[str, float]:
-    """Candidate "label this next" scores of one study: the app's two (``mean_uncertainty``, mean normalised entropy
-    over the volume, and ``subnet_disagreement``) and the entropy summed over the volume per predicted foreground
-    voxel, which like the disagreement does not grow with the size of what is segmented."""
+    """Candidate "label this next" scores of one study: the app's (``mean_uncertainty``, mean normalised entropy over
+    the volume, ``subnet_disagreement`` and ``class_disagreement``) and the entropy summed over the volume per
+    predicted foreground voxel, which like the disagreements does not grow with the size of what is segmented."""
     entropy = normalized_entropy(probs)
     foreground = class_map(probs) > 0
     scores = {
@@ -53,7 +53,9 @@ def study_scores(probs: torch.Tensor, subnets: tuple[torch.Tensor, torch.Tensor]
         "foreground_uncertainty": float(entropy.sum() / foreground.sum().clamp_min(1)),
     }
     if subnets is not None:
-        scores["subnet_disagreement"] = subnet_disagreement(class_map(subnets[0]), class_map(subnets[1]))
+        label_a, label_b = class_map(subnets[0]), class_map(subnets[1])
+        scores["subnet_disagreement"] = subnet_disagreement(label_a, label_b)
+        scores["class_disagreement"] = class_disagreement(label_a, label_b, probs.shape[1])
     return scores
 
 

@@ -1,7 +1,8 @@
 """Which study score tracks the model's actual error? For every model the active-learning benchmark trained, the
-Spearman correlation, over the studies that model was *not* trained on (the pool's unlabeled studies and the test
-split), between each candidate score of :func:`benchmarks.evaluation.study_scores` and the study's error
-(1 - Dice averaged over labels). A score is a useful "label this next" signal only if this is clearly positive.
+Spearman correlation, over the pool's studies that model was *not* trained on, between each candidate score of
+:func:`benchmarks.evaluation.study_scores` and the study's error (1 - Dice averaged over labels). A score is a useful
+"label this next" signal only if this is clearly positive. The test split is left out (``--with-test`` adds it):
+what chooses a score must not be what judges the loops.
 
 Reads ``<runs>/<strategy>_seed<n>/app/model/uncertainty_contrastive.pt`` and the labels in ``<runs>/.../data``, as
 ``python -m benchmarks active_learning`` leaves them (its final model of each loop). The quick form scores a randomly
@@ -23,7 +24,7 @@ from lib.config import load_config
 from lib.networks import DualSubnetSegmenter
 from lib.tools.weights import save_state_dict
 
-from .active_learning import CONF, FULL, MODEL, QUICK, _load_model
+from .active_learning import AL_DATASETS, CONF, FULL, MODEL, QUICK, _load_model
 from .common import ROOT, benchmark_parser, device, items, prepare, write_json
 from .evaluation import CANDIDATE_SCORES, evaluate
 from .plots import score_error_plot
@@ -59,9 +60,12 @@ def correlate(run: Path, studies: list[dict[str, str]]) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     parser = benchmark_parser("score_error", DESCRIPTION)
     parser.add_argument("--runs", type=Path, default=ROOT / "results" / "active_learning" / "runs")
+    parser.add_argument("--dataset", choices=AL_DATASETS, default="mni", help="the study set the runs were made on")
+    parser.add_argument("--with-test", action="store_true", help="also the test split (as before 2026-12-06)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
-    studies = items(prepare("mni", plan["num"], args.data))[: plan["pool"] + plan["test"]]
+    studies = items(prepare(args.dataset, plan["num"], args.data))
+    studies = studies[: plan["pool"] + (plan["test"] if args.with_test else 0)]
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         runs_root = _random_run(Path(tmp)) if args.quick else args.runs
@@ -70,7 +74,8 @@ def main(argv: list[str]) -> int:
             raise SystemExit(f"no trained models under {runs_root}: run `python -m benchmarks active_learning` first")
         results = {run.name: correlate(run, studies) for run in tqdm(runs, desc="models", unit="model")}
     summary = {c: {"mean": float(np.nanmean([r["spearman"][c] for r in results.values()]))} for c in CANDIDATE_SCORES}
-    write_json(args.out / "score_error.json", {"seconds": time.time() - started, "summary": summary, "runs": results})
+    result = {"dataset": args.dataset, "with_test": args.with_test, "seconds": time.time() - started}
+    write_json(args.out / "score_error.json", {**result, "summary": summary, "runs": results})
     score_error_plot(results, CANDIDATE_SCORES, args.out / "score_error.png")
     print(f"{'model':<20}" + "".join(f"{c:>24}" for c in CANDIDATE_SCORES))
     for name, r in results.items():

@@ -39,7 +39,7 @@ PRESETS_DIR = DEFAULT_CONFIG_PATH.parent / "presets"
 # The one model this app registers: its infer and train task, and the file training publishes.
 MODEL_NAME = "uncertainty_contrastive"
 # The per-study scores that scoring stores from one pass (lib.scoring), any of which the strategy may rank by.
-STUDY_SCORES = ("subnet_disagreement", "mean_uncertainty")
+STUDY_SCORES = ("subnet_disagreement", "class_disagreement", "mean_uncertainty")
 # Keys that MONAI Label 0.8.5 itself reads from the same ``--conf`` dictionary (interfaces/app.py ``server_mode``,
 # interfaces/config.py ``auth_token``, utils/others/generic.py ``zoo_repo``/``zoo_source``/``models``, bundle tasks
 # ``preload``): they pass through; any other key that is not a setting of this app is a typo and stops the server.

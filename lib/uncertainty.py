@@ -10,7 +10,7 @@ import math
 
 import torch
 
-__all__ = ["class_map", "normalized_entropy", "subnet_disagreement"]
+__all__ = ["class_disagreement", "class_map", "normalized_entropy", "subnet_disagreement"]
 
 _EPS = 1e-8
 
@@ -38,6 +38,11 @@ def normalized_entropy(probs: torch.Tensor, dim: int = 1) -> torch.Tensor:
     return entropy / math.log(num_classes)
 
 
+def _check_same_shape(label_a: torch.Tensor, label_b: torch.Tensor) -> None:
+    if label_a.shape != label_b.shape:
+        raise ValueError(f"label maps differ in shape: {tuple(label_a.shape)} vs {tuple(label_b.shape)}")
+
+
 def subnet_disagreement(label_a: torch.Tensor, label_b: torch.Tensor) -> float:
     """Of the voxels that either subnet labels as foreground, the fraction where the two label maps differ; 0 where
     neither labels anything.
@@ -46,7 +51,25 @@ def subnet_disagreement(label_a: torch.Tensor, label_b: torch.Tensor) -> float:
     highest for large, easy structures), this is relative to the segmented region itself: it measures how much of the
     segmentation the two dissimilar subnets dispute (see ``python -m benchmarks score_error``).
     """
-    if label_a.shape != label_b.shape:
-        raise ValueError(f"label maps differ in shape: {tuple(label_a.shape)} vs {tuple(label_b.shape)}")
+    _check_same_shape(label_a, label_b)
     either = (label_a > 0) | (label_b > 0)
     return float(((label_a != label_b) & either).sum() / either.sum().clamp_min(1))
+
+
+def class_disagreement(label_a: torch.Tensor, label_b: torch.Tensor, num_classes: int) -> float:
+    """1 - the Dice between the two subnets' label maps, per foreground label, averaged over the labels either map
+    holds; 0 where neither labels anything.
+
+    The study's error is measured as 1 - Dice averaged over labels, each label weighing the same; this estimates it
+    the same way (the agreement of a model's samples as a proxy for its Dice, as in Roy et al., NeuroImage 2019),
+    where :func:`subnet_disagreement` pools the voxels of all labels and so is ruled by the largest. Written here
+    because MONAI's ``compute_dice`` is not symmetric in its two maps when one of them lacks a label.
+    """
+    _check_same_shape(label_a, label_b)
+    dice = []
+    for label in range(1, num_classes):
+        in_a, in_b = label_a == label, label_b == label
+        total = in_a.sum() + in_b.sum()
+        if total > 0:
+            dice.append(float(2 * (in_a & in_b).sum() / total))
+    return 1.0 - sum(dice) / len(dice) if dice else 0.0

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 class MostUncertain(LeasingStrategy):
-    """Highest score (``score_key``: ``subnet_disagreement`` or ``mean_uncertainty``) among the free unlabeled
+    """Highest score (``score_key``: one of ``STUDY_SCORES``) among the free unlabeled
     studies scored with the current model on the current grid; ``k`` of them in score order, or with ``pool_factor``
     > 1 a diverse batch: among the ``pool_factor`` x ``k`` highest, the top one, then each time the one whose
     bottleneck description (``study_embedding``) is farthest (cosine) from those already in the batch, so that a batch

@@ -17,7 +17,8 @@ class UncertaintyContrastiveInfer(DualSubnetInfer):
     """Averaged softmax of both subnets -> argmax label map on the study's grid.
 
     Result JSON: ``mean_uncertainty`` (mean normalised voxel entropy of the averaged prediction, in [0, 1]) and
-    ``label_voxels`` (voxel count per label); for the scorer (``with_subnets``) also ``subnet_disagreement``.
+    ``label_voxels`` (voxel count per label); for the scorer (``with_subnets``) also ``subnet_disagreement`` and
+    ``class_disagreement``.
     """
 
     def post_transforms(self, data: dict[str, Any] | None = None) -> list[Callable]:

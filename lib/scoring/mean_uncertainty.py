@@ -66,6 +66,10 @@ def is_current(info: dict[str, Any], stamp: dict[str, float] | None) -> bool:
     )
 
 
+def _has_current_scores(info: dict[str, Any], stamp: dict[str, float]) -> bool:
+    return is_current(info, stamp) and all(key in info for key in STUDY_SCORES)
+
+
 def store_image_infos(datastore: Datastore, infos: dict[str, dict[str, Any]]) -> None:
     """Update the info of many images at once: a local datastore's index is written once; other datastores get
     their own per-image update."""
@@ -78,8 +82,8 @@ def store_image_infos(datastore: Datastore, infos: dict[str, dict[str, Any]]) ->
 
 class MeanUncertaintyScoring(ScoringMethod):
     """Runs the ``uncertainty_contrastive`` infer task (without writing a label) on every unlabeled study, or every
-    study with ``score_all``, and stores its ``mean_uncertainty``, ``subnet_disagreement`` and ``study_embedding``
-    (both encoders' pooled bottleneck features).
+    study with ``score_all``, and stores its ``STUDY_SCORES`` (``mean_uncertainty``, ``subnet_disagreement``,
+    ``class_disagreement``) and ``study_embedding`` (both encoders' pooled bottleneck features).
 
     Studies already scored with the current model on the current grid are skipped, so that MONAI Label's automatic
     re-scoring (after every training run, every active-learning request and at start-up) costs nothing while the
@@ -110,7 +114,8 @@ class MeanUncertaintyScoring(ScoringMethod):
             raise ValueError(f"score_all must be true or false, got {score_all!r}")
 
         images = sorted(datastore.list_images() if score_all else datastore.get_unlabeled_images())
-        pending = [i for i in images if not is_current(datastore.get_image_info(i), stamp)]
+        # A score stored before a newer score key existed is made again, so that every key can be ranked by.
+        pending = [i for i in images if not _has_current_scores(datastore.get_image_info(i), stamp)]
         start = time.time()
         scores, failed = self._score(shard(pending), request.get("device"), datastore)
         # Under torch.distributed each rank scored its shard of the pool; one process writes them all, once.

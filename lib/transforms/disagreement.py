@@ -1,4 +1,4 @@
-"""The two subnets' disagreement as a per-volume score, from their stacked probabilities, for post-processing."""
+"""The two subnets' disagreement as per-volume scores, from their stacked probabilities, for post-processing."""
 
 from __future__ import annotations
 
@@ -8,26 +8,25 @@ from typing import Any
 import torch
 from monai.transforms import MapTransform
 
-from ..uncertainty import class_map, subnet_disagreement
+from ..uncertainty import class_disagreement, class_map, subnet_disagreement
 
 __all__ = ["SubnetDisagreementd"]
 
 
 class SubnetDisagreementd(MapTransform):
     """From both subnets' probabilities in ``keys`` (2C, *spatial; see ``StackedSubnetSoftmax``), store
-    :func:`~lib.uncertainty.subnet_disagreement` of their label maps under ``result[score_name]`` and replace the
-    input by the pair's averaged probabilities (C, *spatial), so that the rest of post-processing is unchanged."""
-
-    def __init__(self, keys: str, score_name: str = "subnet_disagreement") -> None:
-        super().__init__(keys)
-        self.score_name = score_name
+    :func:`~lib.uncertainty.subnet_disagreement` and :func:`~lib.uncertainty.class_disagreement` of their label maps
+    under ``result`` and replace the input by the pair's averaged probabilities (C, *spatial), so that the rest of
+    post-processing is unchanged."""
 
     def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
         d = dict(data)
         for key in self.key_iterator(d):
             probs_a, probs_b = torch.as_tensor(d[key]).chunk(2, dim=0)
-            d.setdefault("result", {})[self.score_name] = subnet_disagreement(
-                class_map(probs_a, 0), class_map(probs_b, 0)
+            label_a, label_b = class_map(probs_a, 0), class_map(probs_b, 0)
+            d.setdefault("result", {}).update(
+                subnet_disagreement=subnet_disagreement(label_a, label_b),
+                class_disagreement=class_disagreement(label_a, label_b, probs_a.shape[0]),
             )
             d[key] = (probs_a + probs_b) / 2
         return d

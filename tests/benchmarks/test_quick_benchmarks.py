@@ -92,18 +92,15 @@ def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: P
 def test_score_error_scores_every_unlabeled_study_with_every_candidate(tmp_path: Path, data: Path) -> None:
     result = _run("score_error", tmp_path, data)
     (run,) = result["runs"].values()  # the quick form's one untrained model, with no labeled study
-    assert run["studies"] == 8 == len(run["error"])  # the quick plan's pool and test split
+    assert result["with_test"] is False
+    assert run["studies"] == 6 == len(run["error"])  # the quick plan's pool only: the test split chooses nothing
     assert all(0.0 <= e <= 1.0 for e in run["error"])
     assert (
         set(run["scores"])
         == set(run["spearman"])
-        == {
-            "mean_uncertainty",
-            "foreground_uncertainty",
-            "subnet_disagreement",
-        }
+        == {"mean_uncertainty", "foreground_uncertainty", "subnet_disagreement", "class_disagreement"}
     )
-    for name in ("mean_uncertainty", "subnet_disagreement"):
+    for name in ("mean_uncertainty", "subnet_disagreement", "class_disagreement"):
         assert all(0.0 <= v <= 1.0 for v in run["scores"][name])
     assert (tmp_path / "score_error.png").stat().st_size > 10_000
 

@@ -11,6 +11,7 @@ import requests
 from monailabel.client import MONAILabelClient
 from monailabel.client.client import MONAILabelClientException
 
+from lib.config import STUDY_SCORES
 from lib.tools import rest
 
 MODEL = "uncertainty_contrastive"
@@ -101,7 +102,7 @@ def test_training_runs_to_completion_and_publishes_a_checkpoint(server, trained)
 def test_scoring_stores_a_current_score_for_every_unlabeled_study(server, trained) -> None:
     task = rest.run_scoring(server.url)
     assert task["status"] == "DONE"
-    for key in ("mean_uncertainty", "subnet_disagreement"):
+    for key in STUDY_SCORES:
         scores = _current_scores(server, key)
         assert len(scores) == 3
         assert all(0.0 <= score <= 1.0 for score in scores.values())

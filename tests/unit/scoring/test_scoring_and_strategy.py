@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -203,6 +204,25 @@ def test_scores_made_on_another_grid_are_made_again_and_not_ranked(tmp_path: Pat
     datastore.update_image_info(ids[2], {SCORE_KEY: 0.5, SCORE_TS_KEY: 1_000_000.0, SCORE_GRID_KEY: 2})
     assert _strategy(infer_task, SCORE_KEY)({}, datastore)["id"] == ids[1]
     assert _strategy(coarse_task, SCORE_KEY)({}, datastore)["id"] == ids[0]
+
+
+def test_a_score_stored_before_a_newer_score_key_existed_is_made_again(datastore, infer_task) -> None:
+    """After an upgrade that adds a score key, the same model's older scores lack it: the strategy could not rank by
+    it, so scoring makes them again instead of skipping them as current."""
+    _publish(infer_task, mtime=1_000_000.0)
+    scoring = MeanUncertaintyScoring(infer_task)
+    assert scoring({}, datastore)["executed"] == 3
+    # The index as a release before the key would have written it, read by the upgraded server at start-up.
+    index = Path(datastore._datastore_config_path)
+    stored = json.loads(index.read_text())
+    old_study = sorted(datastore.get_unlabeled_images())[0]
+    del stored["objects"][old_study]["image"]["info"]["class_disagreement"]
+    index.write_text(json.dumps(stored))
+    datastore = LocalDatastore(datastore._datastore_path)
+    summary = scoring({}, datastore)
+    assert (summary["executed"], summary["skipped"]) == (1, 2)
+    assert 0.0 <= datastore.get_image_info(old_study)["class_disagreement"] <= 1.0
+    assert _strategy(infer_task, "class_disagreement")({}, datastore).get("strategy_fallback") is None
 
 
 def test_strategy_falls_back_to_random_and_says_so_without_current_scores(datastore, infer_task, caplog) -> None:

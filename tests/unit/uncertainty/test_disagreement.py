@@ -1,4 +1,4 @@
-"""The subnets' disagreement score on hand-made label maps, and the post-transform that reads it from stacked
+"""The subnets' disagreement scores on hand-made label maps, and the post-transform that reads it from stacked
 probabilities."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import torch
 
 from lib.networks import DualSubnetSegmenter, StackedSubnetSoftmax, study_embedding
 from lib.transforms import SubnetDisagreementd
-from lib.uncertainty import subnet_disagreement
+from lib.uncertainty import class_disagreement, subnet_disagreement
 
 
 def test_disagreement_is_the_disputed_fraction_of_the_foreground_either_subnet_labels() -> None:
@@ -33,6 +33,33 @@ def test_two_empty_predictions_do_not_disagree() -> None:
 def test_label_maps_of_different_shapes_are_refused() -> None:
     with pytest.raises(ValueError, match="differ in shape"):
         subnet_disagreement(torch.zeros(4), torch.zeros(5))
+    with pytest.raises(ValueError, match="differ in shape"):
+        class_disagreement(torch.zeros(4), torch.zeros(5), num_classes=3)
+
+
+def test_class_disagreement_is_one_minus_the_per_label_dice_averaged_over_labels() -> None:
+    a = torch.tensor([0, 1, 1, 1, 1, 2, 2, 0])
+    b = torch.tensor([0, 1, 1, 1, 2, 2, 0, 0])
+    # label 1: a 4 voxels, b 3, shared 3 -> Dice 6/7; label 2: a 2, b 2, shared 1 -> Dice 1/2.
+    assert class_disagreement(a, b, num_classes=3) == pytest.approx(1 - (6 / 7 + 1 / 2) / 2)
+    # Pooled over labels, the large label 1 rules: 2 of the 6 voxels either labels as foreground differ.
+    assert subnet_disagreement(a, b) == pytest.approx(2 / 6)
+
+
+def test_a_small_label_weighs_as_much_as_a_large_one() -> None:
+    """Losing a small label entirely halves the agreement of two labels, however large the other one is."""
+    large = torch.ones(100, dtype=torch.long)
+    a, b = torch.cat([large, torch.tensor([2])]), torch.cat([large, torch.tensor([0])])
+    assert class_disagreement(a, b, num_classes=3) == pytest.approx(0.5)
+    assert subnet_disagreement(a, b) == pytest.approx(1 / 101)
+
+
+def test_a_label_in_one_map_only_counts_as_full_disagreement_and_one_in_neither_not_at_all() -> None:
+    a, b = torch.tensor([0, 1, 1, 3]), torch.tensor([0, 1, 1, 0])
+    # labels 1 (Dice 1) and 3 (in a only: Dice 0) count; label 2 is in neither map.
+    assert class_disagreement(a, b, num_classes=4) == class_disagreement(b, a, num_classes=4) == pytest.approx(0.5)
+    empty = torch.zeros(2, 3, dtype=torch.long)
+    assert class_disagreement(empty, empty, num_classes=3) == 0.0
 
 
 def test_the_transform_scores_the_stacked_halves_and_leaves_their_average() -> None:
@@ -40,6 +67,8 @@ def test_the_transform_scores_the_stacked_halves_and_leaves_their_average() -> N
     probs_b = torch.tensor([[0.3, 0.4], [0.7, 0.6]])  # labels [1, 1]
     out = SubnetDisagreementd(keys="pred")({"pred": torch.cat([probs_a, probs_b])})
     assert out["result"]["subnet_disagreement"] == pytest.approx(1 / 2)
+    # label 1: a has 1 voxel, b 2, shared 1 -> Dice 2/3.
+    assert out["result"]["class_disagreement"] == pytest.approx(1 / 3)
     torch.testing.assert_close(out["pred"], (probs_a + probs_b) / 2)
 
 
