@@ -13,10 +13,12 @@ MONAI Label's own Monte-Carlo dropout ``epistemic`` scoring and strategy (the sa
 ``mean_uncertainty`` (the app's strategy ranking by mean voxel entropy) on request. MONAI Label's automatic
 re-scoring is switched off (``MONAI_LABEL_AUTO_UPDATE_SCORING=false``) so that each loop runs only its own scorer.
 
-Measured beside the curves, on the same studies and model: in the app scorer's loops, each candidate score's Spearman
-correlation with the study's actual error (1 - Dice), and the scores on a grid ``score_downsample`` times coarser
-against the full grid (Spearman, seconds per study); in the random loops, the last round trained twice from the same
-model on the same labels (the spread that training noise alone gives).
+Measured beside the curves, on the same studies and model: each candidate score's Spearman correlation with the
+study's actual error (1 - Dice) over the unlabeled pool, in the app scorer's loops and in the random loops (whose pool
+no score has thinned out: a loop that picks by a score leaves the studies that score ranks low); in the app scorer's
+loops also the scores on a grid ``score_downsample`` times coarser against the full grid (Spearman, seconds per
+study); in the random loops, the last round trained twice from the same model on the same labels (the spread that
+training noise alone gives).
 """
 
 from __future__ import annotations
@@ -177,9 +179,12 @@ def _spearman(a, b) -> float:
     return float(spearmanr(a, b).statistic)
 
 
-def score_checks(model_path: Path, config, pool_items: list[dict], scores: dict[str, float]) -> dict[str, Any]:
-    """On the unlabeled pool with the model that just scored it: each score's Spearman with the study's error, and the
-    scores on the coarser grid against the full grid (same model, same studies, same process)."""
+def score_checks(
+    model_path: Path, config, pool_items: list[dict], server_scores: dict[str, float] | None
+) -> dict[str, Any]:
+    """On the unlabeled pool with the round's model: each candidate score's Spearman with the study's error. With the
+    scores the server ranked by (the app scorer's loops), also those against the error, and the scores on the coarser
+    grid against the full grid (same model, same studies, same process)."""
     network = _load_model(model_path, config)
     errors = 1.0 - np.array(
         [
@@ -188,11 +193,14 @@ def score_checks(model_path: Path, config, pool_items: list[dict], scores: dict[
         ]
     )
     full, full_seconds = score_pool(network, config, pool_items, device(), config.spacing)
+    by_candidate = {key: _spearman(values, errors) for key, values in full.items()}
+    if server_scores is None:
+        return {"spearman_vs_error": by_candidate}
     coarse_spacing = [s * COARSE for s in config.spacing]
     coarse, coarse_seconds = score_pool(network, config, pool_items, device(), coarse_spacing)
     return {
-        "spearman_score_vs_error": _spearman(list(scores.values()), errors),
-        "spearman_vs_error": {key: _spearman(values, errors) for key, values in full.items()},
+        "spearman_score_vs_error": _spearman(list(server_scores.values()), errors),
+        "spearman_vs_error": by_candidate,
         "coarse_spearman_vs_error": {key: _spearman(values, errors) for key, values in coarse.items()},
         "coarse_spearman_vs_full": {key: _spearman(coarse[key], full[key]) for key in full},
         "full_grid_seconds_per_study": full_seconds,
@@ -274,6 +282,9 @@ def run_loop(
                     record["replicate_test_dice"] = _test_dice(model_path, config, test_items)["test_dice"]
             if round_index < plan["rounds"]:
                 unlabeled = sorted(set(truth) - set(labeled))
+                pool_items = [{"image": str(studies / f"{s}.nii.gz"), "label": truth[s]} for s in unlabeled]
+                if strategy == "random":
+                    record.update(score_checks(model_path, config, pool_items, None))
                 if how.scoring:
                     log_offset = server.log.stat().st_size
                     scoring_start = time.time()
@@ -284,7 +295,6 @@ def run_loop(
                         log.seek(log_offset)
                         record["scorer_seconds_per_study"] = _scorer_seconds_per_study(log.read())
                     if how.scoring == "mean_uncertainty":
-                        pool_items = [{"image": str(studies / f"{s}.nii.gz"), "label": truth[s]} for s in unlabeled]
                         record.update(score_checks(model_path, config, pool_items, scores))
                 record["picked"] = _pick(server.url, how, plan["k"])
                 for study in record["picked"]:
@@ -425,6 +435,23 @@ def cheap_scoring(loops: list[dict[str, Any]]) -> dict[str, Any] | None:
     return result
 
 
+def score_vs_error(loops: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Per strategy, each candidate score's Spearman with the error, mean over its rounds and seeds: in the random
+    loops on a pool as drawn, in the loops that pick by a score on what that score left."""
+    result: dict[str, dict[str, float | None]] = {}
+    for strategy in sorted({lp["strategy"] for lp in loops}):
+        checks = [
+            r["spearman_vs_error"]
+            for lp in loops
+            if lp["strategy"] == strategy
+            for r in lp["rounds"]
+            if "spearman_vs_error" in r
+        ]
+        if checks:
+            result[strategy] = {key: _mean([c[key] for c in checks]) for key in sorted(checks[0])}
+    return result
+
+
 def by_site(loops: list[dict[str, Any]]) -> dict[str, Any]:
     """Per strategy, over seeds: the share of its picks from each site, and the final round's test Dice per site
     (mean over seeds): whether a strategy finds the studies unlike the rest, and what that buys where."""
@@ -467,6 +494,7 @@ def write_results(loops: list[dict[str, Any]], plan: dict, conf: dict, seconds: 
         "decision": decision(per_seed),
         "diverse_batches": diverse_batches(per_seed),
         "cheap_scoring": cheap_scoring(loops),
+        "spearman_vs_error_by_strategy": score_vs_error(loops),
     }
     if plan.get("dataset") == "mni_sites":
         summary["by_site"] = by_site(loops)

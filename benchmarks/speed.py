@@ -45,8 +45,13 @@ MODEL = "uncertainty_contrastive"
 # The brain MR of the issues' reports: 96 x 112 x 96 voxels at 2 mm, which the app resamples to its 1.5 x 1.5 x 2 mm
 # (128 x 149 x 96, 1.8 M voxels): /infer and scoring are measured on it too.
 FULL = dict(
-    shape=(128, 128, 96), volumes=3, infer_repeats=3, train_iterations=5, train_conf={},
-    mr_shape=(96, 112, 96), mr_spacing=2.0,
+    shape=(128, 128, 96),
+    volumes=3,
+    infer_repeats=3,
+    train_iterations=5,
+    train_conf={},
+    mr_shape=(96, 112, 96),
+    mr_spacing=2.0,
 )
 QUICK = dict(
     shape=(48, 48, 32), volumes=2, infer_repeats=2, train_iterations=2, train_conf={"width": 4, "patch_size": [32] * 3},

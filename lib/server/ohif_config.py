@@ -84,5 +84,3 @@ class OhifViewer:
             put_routes_first(router)
             logger.info("OHIF %s: the app's MONAI Label mode is served in /ohif/app-config.js", OHIF_VERSION)
         super().on_init_complete()
-
-

@@ -55,5 +55,3 @@ class LabelingTeam:
 
         put_routes_first(router)
         super().on_init_complete()
-
-

@@ -81,6 +81,12 @@ def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: P
     cheap = summary["cheap_scoring"]
     assert set(cheap["spearman_coarse_vs_full"]) >= {"subnet_disagreement", "mean_uncertainty"}
     assert cheap["scorer_seconds_per_study"]["epistemic"] > 0 and 0 < cheap["coarse_to_full_time_ratio"] < 1
+    # Score against error also where no score thinned the pool (random), and not in MONAI Label's epistemic loop.
+    by_strategy = summary["spearman_vs_error_by_strategy"]
+    assert set(by_strategy) == {"uncertainty", "random"}
+    candidates = {"subnet_disagreement", "class_disagreement", "mean_uncertainty"}
+    assert set(by_strategy["random"]) == set(by_strategy["uncertainty"]) >= candidates
+    assert "coarse_spearman_vs_full" not in loops["random"]["rounds"][0]
     for strategy, sites in summary["by_site"].items():
         assert sum(sites["picked_share"].values()) == pytest.approx(1.0), strategy
         # The quick test split is the 7th and 8th studies, both from site A.

@@ -36,6 +36,8 @@ from tests.integration.pacs.conftest import (
 )
 
 SEGMENT_SEQUENCE, SEGMENT_LABEL = "00620002", "00620005"
+
+
 def _put_label(pacs_setup: PacsSetup, series_uid: str, path: Path, filename: str) -> requests.Response:
     """``PUT /datastore/label`` as a viewer sends it (OHIF: ``label.bin``; Slicer: ``.nii.gz``)."""
     with open(path, "rb") as f:
