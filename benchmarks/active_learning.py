@@ -538,6 +538,32 @@ def finished_loops(path: Path, plan: dict[str, Any]) -> tuple[list[dict[str, Any
     return earlier["loops"], earlier["seconds"]
 
 
+def combined_runs(paths: list[Path]) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, str], float]:
+    """The loops of earlier runs that differ only in their seeds, as one run over all of their seeds: loops, plan,
+    settings and seconds."""
+    runs = [json.loads(path.read_text()) for path in paths]
+    first = runs[0]
+    for path, run in zip(paths, runs):
+        other = {k: v for k, v in run["plan"].items() if k != "seeds"}
+        if other != {k: v for k, v in first["plan"].items() if k != "seeds"} or run["conf"] != first["conf"]:
+            raise SystemExit(f"{path} differs from {paths[0]} in more than its seeds: not one experiment")
+    seeds = [seed for run in runs for seed in run["plan"]["seeds"]]
+    if len(set(seeds)) != len(seeds):
+        raise SystemExit(f"a seed appears in more than one run ({sorted(seeds)}): its loops would count twice")
+    loops = [loop for run in runs for loop in run["loops"]]
+    return loops, {**first["plan"], "seeds": seeds}, first["conf"], sum(run["seconds"] for run in runs)
+
+
+def _print_summary(result: dict[str, Any]) -> None:
+    for strategy, curve in result["summary"]["mean_test_dice"].items():
+        print(f"{strategy:<12}" + "  ".join(f"{c}: {d:.3f}" for c, d in sorted(curve.items())))
+    print(
+        json.dumps(
+            {k: v for k, v in result["summary"].items() if k not in ("mean_test_dice", "std_test_dice")}, indent=1
+        )
+    )
+
+
 def main(argv: list[str]) -> int:
     parser = benchmark_parser("active_learning", DESCRIPTION)
     parser.add_argument("--strategies", nargs="+", default=list(DEFAULT_STRATEGIES), choices=list(STRATEGIES))
@@ -553,9 +579,20 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--seeds", type=int, nargs="+", help="instead of the plan's seeds (fresh seeds for a new rule)")
     parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        help="run nothing: sum up the active_learning.json of earlier runs that differ only in their seeds",
+    )
+    parser.add_argument(
         "--resume", action="store_true", help="keep the loops that an earlier run of the same plan wrote to --out"
     )
     args = parser.parse_args(argv)
+    if args.combine:
+        result = write_results(*combined_runs(args.combine), args.out)
+        _print_summary(result)
+        print(f"wrote {args.out / 'active_learning.json'} from {len(args.combine)} runs")
+        return 0
     plan = QUICK if args.quick else LARGE if args.large else FULL
     # The original MNI plan is left as it was written (so that its --resume still matches); another set is named.
     plan = plan if args.dataset == "mni" else {**plan, "dataset": args.dataset}
@@ -578,12 +615,6 @@ def main(argv: list[str]) -> int:
             result = write_results(loops, plan, conf, time.time() - started, args.out)
     if result is None:
         raise SystemExit("nothing to run: no strategy or seed left")
-    for strategy, curve in result["summary"]["mean_test_dice"].items():
-        print(f"{strategy:<12}" + "  ".join(f"{c}: {d:.3f}" for c, d in sorted(curve.items())))
-    print(
-        json.dumps(
-            {k: v for k, v in result["summary"].items() if k not in ("mean_test_dice", "std_test_dice")}, indent=1
-        )
-    )
+    _print_summary(result)
     print(f"wrote {args.out / 'active_learning.json'} and active_learning.png in {result['seconds']:.0f} s")
     return 0

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from benchmarks.active_learning import FULL, STRATEGIES, loop_strategy, score_vs_error
+from benchmarks.active_learning import FULL, STRATEGIES, combined_runs, loop_strategy, score_vs_error
 
 
 def test_a_plan_with_a_score_runs_uncertainty_ranking_by_it_and_leaves_the_others() -> None:
@@ -26,3 +29,28 @@ def test_score_against_error_is_averaged_per_strategy_over_its_rounds_and_seeds(
         "random": {"subnet_disagreement": pytest.approx(0.4)},
         "uncertainty": {"subnet_disagreement": pytest.approx(-0.2)},
     }
+
+
+def _run_file(path: Path, seeds: list[int], **plan: object) -> Path:
+    loops = [{"strategy": "random", "seed": seed, "rounds": []} for seed in seeds]
+    path.write_text(
+        json.dumps({"plan": {**FULL, **plan, "seeds": seeds}, "conf": {"width": "4"}, "seconds": 60.0, "loops": loops})
+    )
+    return path
+
+
+def test_runs_that_differ_only_in_their_seeds_are_summed_up_as_one(tmp_path: Path) -> None:
+    first = _run_file(tmp_path / "a.json", [0, 1, 2], dataset="mni_sites")
+    second = _run_file(tmp_path / "b.json", [3, 4], dataset="mni_sites")
+    loops, plan, conf, seconds = combined_runs([first, second])
+    assert [loop["seed"] for loop in loops] == [0, 1, 2, 3, 4]
+    assert plan == {**FULL, "dataset": "mni_sites", "seeds": [0, 1, 2, 3, 4]}
+    assert conf == {"width": "4"} and seconds == 120.0
+
+
+def test_runs_of_another_plan_or_with_a_shared_seed_are_not_summed_up(tmp_path: Path) -> None:
+    sites = _run_file(tmp_path / "a.json", [0, 1, 2], dataset="mni_sites")
+    with pytest.raises(SystemExit, match="more than its seeds"):
+        combined_runs([sites, _run_file(tmp_path / "b.json", [3], dataset="mni")])
+    with pytest.raises(SystemExit, match="count twice"):
+        combined_runs([sites, _run_file(tmp_path / "c.json", [2, 3], dataset="mni_sites")])
