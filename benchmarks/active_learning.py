@@ -543,9 +543,9 @@ def combined_runs(paths: list[Path]) -> tuple[list[dict[str, Any]], dict[str, An
     settings and seconds."""
     runs = [json.loads(path.read_text()) for path in paths]
     first = runs[0]
-    for path, run in zip(paths, runs):
-        other = {k: v for k, v in run["plan"].items() if k != "seeds"}
-        if other != {k: v for k, v in first["plan"].items() if k != "seeds"} or run["conf"] != first["conf"]:
+    experiment = [({k: v for k, v in run["plan"].items() if k != "seeds"}, run["conf"]) for run in runs]
+    for path, same in zip(paths, experiment):
+        if same != experiment[0]:
             raise SystemExit(f"{path} differs from {paths[0]} in more than its seeds: not one experiment")
     seeds = [seed for run in runs for seed in run["plan"]["seeds"]]
     if len(set(seeds)) != len(seeds):

@@ -20,11 +20,11 @@ logger = logging.getLogger(__name__)
 
 
 class MostUncertain(LeasingStrategy):
-    """Highest score (``score_key``: one of ``STUDY_SCORES``) among the free unlabeled
-    studies scored with the current model on the current grid; ``k`` of them in score order, or with ``pool_factor``
-    > 1 a diverse batch: among the ``pool_factor`` x ``k`` highest, the top one, then each time the one whose
-    bottleneck description (``study_embedding``) is farthest (cosine) from those already in the batch, so that a batch
-    is not k near-duplicates (farthest-first traversal, as core-set selection, restricted to the most uncertain).
+    """Highest score (``score_key``: one of ``STUDY_SCORES``) among the free unlabeled studies scored with the current
+    model on the current grid; ``k`` of them in score order, or with ``pool_factor`` > 1 a diverse batch: among the
+    ``pool_factor`` x ``k`` highest, the top one, then each time the one whose bottleneck description
+    (``study_embedding``) is farthest (cosine) from those already in the batch, so that a batch is not k near-duplicates
+    (farthest-first traversal, as core-set selection, restricted to the most uncertain).
 
     Strategies run inside the request, so this one only reads stored scores. Studies without a current score are
     left out (and counted in the log) unless fewer than ``k`` have one: the rest is then drawn at random and marked
