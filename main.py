@@ -134,6 +134,7 @@ class UncertaintyContrastiveApp(OhifViewer, LabelingTeam, RequestGuards, MONAILa
                 self.app_config.next_study_score,
                 self.leases,
                 pool_factor=self.app_config.batch_pool_factor,
+                batch_pick=self.app_config.batch_pick,
             ),
             "random": RandomFree(self.leases),
             "first": First(),

@@ -91,6 +91,8 @@ STRATEGIES = {
     "uncertainty_coarse": _app_strategy(score_downsample=str(COARSE)),
     # The same strategy handing out diverse batches (docs/benchmarks.md#diverse-batches).
     "uncertainty_diverse": _app_strategy(batch_pool_factor="3"),
+    # ... or representative batches (docs/benchmarks.md#representative-batches).
+    "uncertainty_representative": _app_strategy(batch_pool_factor="3", batch_pick="representative"),
     "random": LoopStrategy("random"),
     "epistemic": LoopStrategy("epistemic", "epistemic", "epistemic_entropy", "epistemic_ts"),
 }

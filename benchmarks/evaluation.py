@@ -11,7 +11,7 @@ import torch
 from monai.data import Dataset
 from monai.metrics import DiceMetric, HausdorffDistanceMetric, SurfaceDistanceMetric
 from monai.networks.utils import one_hot
-from monai.transforms import Compose
+from monai.transforms import CenterScaleCropd, Compose
 from torch import nn
 
 from lib.config import AppConfig
@@ -99,13 +99,16 @@ def score_pool(
     pool: list[dict[str, str]],
     device: torch.device,
     spacing: Sequence[float],
+    crop: float = 1.0,
 ) -> tuple[dict[str, list[float]], float]:
-    """The app scorer's ``STUDY_SCORES`` of each study, with the study resampled to ``spacing`` (the scoring grid), and
-    the seconds per study (loading, resampling, the window pass and the scores, as the scorer spends them)."""
+    """The app scorer's ``STUDY_SCORES`` of each study, with the study resampled to ``spacing`` (the scoring grid) and,
+    with ``crop`` < 1, cut to its centred box of that fraction of each side; and the seconds per study (loading,
+    resampling, the window pass and the scores, as the scorer spends them)."""
     network.eval()
     predict = StackedSubnetSoftmax(network)
     inferer = sliding_window_inferer(config)
-    transform = Compose(preprocessing(config, label=False, spacing=spacing))
+    crop_transform = [CenterScaleCropd("image", roi_scale=crop)] if crop < 1.0 else []
+    transform = Compose([*preprocessing(config, label=False, spacing=spacing), *crop_transform])
     scores: dict[str, list[float]] = {}
     start = time.perf_counter()
     for item in pool:

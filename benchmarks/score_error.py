@@ -17,16 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import spearmanr
 from tqdm import tqdm
 
 from lib.config import load_config
 from lib.networks import DualSubnetSegmenter
 from lib.tools.weights import save_state_dict
 
-from .active_learning import AL_DATASETS, CONF, FULL, MODEL, QUICK, _load_model
+from .active_learning import AL_DATASETS, CONF, FULL, MODEL, QUICK, _load_model, _spearman
 from .common import ROOT, benchmark_parser, device, items, prepare, write_json
-from .evaluation import CANDIDATE_SCORES, evaluate
+from .evaluation import CANDIDATE_SCORES, evaluate, score_pool
 from .plots import score_error_plot
 
 DESCRIPTION = "Spearman of candidate study scores vs actual error, for the active-learning benchmark's models"
@@ -41,19 +40,45 @@ def _random_run(root: Path) -> Path:
     return root
 
 
-def correlate(run: Path, studies: list[dict[str, str]]) -> dict[str, Any]:
-    """Scores and errors of ``run``'s model on the studies it had no label for, and their Spearman correlations."""
+def correlate(run: Path, studies: list[dict[str, str]], crop: float = 1.0) -> dict[str, Any]:
+    """Scores and errors of ``run``'s model on the studies it had no label for, and their Spearman correlations. With
+    ``crop`` < 1 also the app scorer's scores on each study's centred box of that fraction of each side against the
+    whole study (same model, same studies, same process), and the time of one against the other."""
     labeled = {p.name for p in (run / "data" / "labels" / "final").glob("*.nii.gz")}
     unseen = [s for s in studies if Path(s["image"]).name not in labeled]
     config = load_config(CONF)
-    metrics = evaluate(_load_model(run / "app" / "model" / f"{MODEL}.pt", config), config, unseen, device())
-    averaged = metrics["averaged"]
+    network = _load_model(run / "app" / "model" / f"{MODEL}.pt", config)
+    averaged = evaluate(network, config, unseen, device())["averaged"]
     error = (1.0 - np.nanmean(np.array(averaged["dice"], dtype=float), axis=1)).tolist()
-    return {
+    result = {
         "studies": len(unseen),
         "error": error,
         "scores": {c: averaged[c] for c in CANDIDATE_SCORES},
-        "spearman": {c: float(spearmanr(averaged[c], error).statistic) for c in CANDIDATE_SCORES},
+        "spearman": {c: _spearman(averaged[c], error) for c in CANDIDATE_SCORES},
+    }
+    if crop < 1.0:
+        full, full_seconds = score_pool(network, config, unseen, device(), config.spacing)
+        cropped, crop_seconds = score_pool(network, config, unseen, device(), config.spacing, crop=crop)
+        result["crop"] = {
+            "spearman_vs_full": {key: _spearman(cropped[key], full[key]) for key in full},
+            "spearman_vs_error": {key: _spearman(values, error) for key, values in cropped.items()},
+            "seconds_ratio": crop_seconds / full_seconds,
+        }
+    return result
+
+
+def _crop_summary(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Means (and the lowest) over the models of the centred-box scores against the whole study's, and of the time."""
+    crops = [r["crop"] for r in results.values()]
+
+    def over_models(name: str, reduce=np.mean) -> dict[str, float]:
+        return {key: float(reduce([c[name][key] for c in crops])) for key in crops[0][name]}
+
+    return {
+        "spearman_vs_full": over_models("spearman_vs_full"),
+        "spearman_vs_full_min": over_models("spearman_vs_full", np.min),
+        "spearman_vs_error": over_models("spearman_vs_error"),
+        "seconds_ratio": float(np.mean([c["seconds_ratio"] for c in crops])),
     }
 
 
@@ -62,6 +87,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=Path, default=ROOT / "results" / "active_learning" / "runs")
     parser.add_argument("--dataset", choices=AL_DATASETS, default="mni", help="the study set the runs were made on")
     parser.add_argument("--with-test", action="store_true", help="also the test split (as before 2026-12-06)")
+    parser.add_argument(
+        "--crop", type=float, default=1.0, help="also score each study's centred box of this fraction of each side"
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     studies = items(prepare(args.dataset, plan["num"], args.data))
@@ -72,13 +100,21 @@ def main(argv: list[str]) -> int:
         runs = sorted(p.parent.parent.parent for p in runs_root.glob(f"*/app/model/{MODEL}.pt"))
         if not runs:
             raise SystemExit(f"no trained models under {runs_root}: run `python -m benchmarks active_learning` first")
-        results = {run.name: correlate(run, studies) for run in tqdm(runs, desc="models", unit="model")}
+        results = {run.name: correlate(run, studies, args.crop) for run in tqdm(runs, desc="models", unit="model")}
     summary = {c: {"mean": float(np.nanmean([r["spearman"][c] for r in results.values()]))} for c in CANDIDATE_SCORES}
     result = {"dataset": args.dataset, "with_test": args.with_test, "seconds": time.time() - started}
+    if args.crop < 1.0:
+        result["crop"] = {"fraction": args.crop, **_crop_summary(results)}
     write_json(args.out / "score_error.json", {**result, "summary": summary, "runs": results})
     score_error_plot(results, CANDIDATE_SCORES, args.out / "score_error.png")
     print(f"{'model':<20}" + "".join(f"{c:>24}" for c in CANDIDATE_SCORES))
     for name, r in results.items():
         print(f"{name:<20}" + "".join(f"{r['spearman'][c]:>24.2f}" for c in CANDIDATE_SCORES))
     print(f"{'mean':<20}" + "".join(f"{summary[c]['mean']:>24.2f}" for c in CANDIDATE_SCORES))
+    if args.crop < 1.0:
+        crop = result["crop"]
+        print(f"centred box {args.crop} of each side, against the whole study (mean / min over models):")
+        for key in crop["spearman_vs_full"]:
+            print(f"  {key:<22} {crop['spearman_vs_full'][key]:+.2f} / {crop['spearman_vs_full_min'][key]:+.2f}")
+        print(f"  time, box / whole: {crop['seconds_ratio']:.2f}")
     return 0

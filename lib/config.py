@@ -30,7 +30,15 @@ from pydantic import (
 
 from .networks.dual_subnet import DOWNSAMPLING_FACTOR
 
-__all__ = ["AppConfig", "DEFAULT_CONFIG_PATH", "MODEL_NAME", "MONAI_LABEL_CONF_KEYS", "STUDY_SCORES", "load_config"]
+__all__ = [
+    "AppConfig",
+    "BATCH_PICKS",
+    "DEFAULT_CONFIG_PATH",
+    "MODEL_NAME",
+    "MONAI_LABEL_CONF_KEYS",
+    "STUDY_SCORES",
+    "load_config",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +48,8 @@ PRESETS_DIR = DEFAULT_CONFIG_PATH.parent / "presets"
 MODEL_NAME = "uncertainty_contrastive"
 # The per-study scores that scoring stores from one pass (lib.scoring), any of which the strategy may rank by.
 STUDY_SCORES = ("subnet_disagreement", "class_disagreement", "mean_uncertainty")
+# How `uncertainty` picks a batch among its batch_pool_factor x k highest (lib/activelearning/batch_selection).
+BATCH_PICKS = ("diverse", "representative")
 # Keys that MONAI Label 0.8.5 itself reads from the same ``--conf`` dictionary (interfaces/app.py ``server_mode``,
 # interfaces/config.py ``auth_token``, utils/others/generic.py ``zoo_repo``/``zoo_source``/``models``, bundle tasks
 # ``preload``): they pass through; any other key that is not a setting of this app is a typo and stops the server.
@@ -113,6 +123,7 @@ class AppConfig(BaseModel):
     next_study_score: Literal[STUDY_SCORES]
     score_downsample: Annotated[int, Field(ge=1, le=4)]
     batch_pool_factor: Annotated[int, Field(ge=1, le=10)]
+    batch_pick: Literal[BATCH_PICKS]
     lease_minutes: PositiveFloat
     agreement_threshold: Fraction
     agreement_window: PositiveInt

@@ -6,11 +6,12 @@ import logging
 import random
 from typing import Any
 
-import torch
 from monailabel.interfaces.datastore import Datastore
 
+from ..config import BATCH_PICKS
 from ..infers import EMBEDDING_KEY, UncertaintyContrastiveInfer
 from ..scoring.mean_uncertainty import STUDY_SCORES, is_current, score_stamp
+from .batch_selection import diverse_batch, representative_batch
 from .leases import LeaseBook
 from .leasing_strategy import LeasingStrategy
 
@@ -21,10 +22,10 @@ logger = logging.getLogger(__name__)
 
 class MostUncertain(LeasingStrategy):
     """Highest score (``score_key``: one of ``STUDY_SCORES``) among the free unlabeled studies scored with the current
-    model on the current grid; ``k`` of them in score order, or with ``pool_factor`` > 1 a diverse batch: among the
-    ``pool_factor`` x ``k`` highest, the top one, then each time the one whose bottleneck description
-    (``study_embedding``) is farthest (cosine) from those already in the batch, so that a batch is not k near-duplicates
-    (farthest-first traversal, as core-set selection, restricted to the most uncertain).
+    model on the current grid; ``k`` of them in score order, or with ``pool_factor`` > 1 ``k`` chosen among the
+    ``pool_factor`` x ``k`` highest by their bottleneck descriptions (``study_embedding``): ``batch_pick`` "diverse",
+    each next the one least like those already in the batch; "representative", the ones that best stand for the
+    whole free pool (``batch_selection``).
 
     Strategies run inside the request, so this one only reads stored scores. Studies without a current score are
     left out (and counted in the log) unless fewer than ``k`` have one: the rest is then drawn at random and marked
@@ -32,16 +33,24 @@ class MostUncertain(LeasingStrategy):
     """
 
     def __init__(
-        self, infer_task: UncertaintyContrastiveInfer, score_key: str, book: LeaseBook, pool_factor: int = 1
+        self,
+        infer_task: UncertaintyContrastiveInfer,
+        score_key: str,
+        book: LeaseBook,
+        pool_factor: int = 1,
+        batch_pick: str = "diverse",
     ) -> None:
         if score_key not in STUDY_SCORES:
             raise ValueError(f"score_key must be one of {STUDY_SCORES}, got {score_key!r}")
         if pool_factor < 1:
             raise ValueError(f"pool_factor must be at least 1, got {pool_factor}")
+        if batch_pick not in BATCH_PICKS:
+            raise ValueError(f"batch_pick must be one of {BATCH_PICKS}, got {batch_pick!r}")
         super().__init__(f"Unlabeled studies with the highest {score_key} under the current model", book)
         self.infer_task = infer_task
         self.score_key = score_key
         self.pool_factor = pool_factor
+        self.batch_pick = batch_pick
 
     def pick(self, candidates: list[str], k: int, datastore: Datastore) -> list[dict[str, Any]]:
         stamp = score_stamp(self.infer_task)
@@ -64,25 +73,15 @@ class MostUncertain(LeasingStrategy):
                 "" if stamp is not None else " (there is no trained model yet)",
             )
         ranked = sorted(scores, key=lambda i: (-scores[i], i))
-        ranked = self._diverse(ranked[: self.pool_factor * k], k, embeddings) if self.pool_factor > 1 else ranked[:k]
+        if self.pool_factor == 1:
+            ranked = ranked[:k]
+        elif self.batch_pick == "diverse":
+            ranked = diverse_batch(ranked[: self.pool_factor * k], k, embeddings)
+        else:
+            ranked = representative_batch(ranked[: self.pool_factor * k], k, embeddings, sorted(scores))
         picked = [{"id": i, self.score_key: scores[i]} for i in ranked]
         if len(picked) < k:
             extra = random.sample(unscored, min(k - len(picked), len(unscored)))
             logger.warning("uncertainty strategy: no current scores for %s; drawn at random", extra)
             picked += [{"id": i, "strategy_fallback": "random"} for i in extra]
         return picked
-
-    @staticmethod
-    def _diverse(ranked: list[str], k: int, embeddings: dict[str, list[float]]) -> list[str]:
-        """Farthest-first among ``ranked`` (best score first), starting from the best; plain score order when a
-        candidate has no description (scored before descriptions were stored)."""
-        if any(i not in embeddings for i in ranked):
-            return ranked[:k]
-        vectors = torch.nn.functional.normalize(torch.tensor([embeddings[i] for i in ranked]), dim=1)
-        chosen = [0]
-        while len(chosen) < min(k, len(ranked)):
-            # Distance of each candidate to its nearest chosen study; ties go to the better score (lower index).
-            nearest = (1.0 - vectors @ vectors[chosen].T).min(dim=1).values
-            nearest[chosen] = -1.0
-            chosen.append(int(nearest.argmax()))
-        return [ranked[i] for i in chosen]

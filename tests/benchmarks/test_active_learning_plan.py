@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.active_learning import FULL, STRATEGIES, combined_runs, loop_strategy, score_vs_error
+from benchmarks.active_learning import CONF, FULL, STRATEGIES, combined_runs, loop_strategy, score_vs_error
+from lib.config import load_config
 
 
 def test_a_plan_with_a_score_runs_uncertainty_ranking_by_it_and_leaves_the_others() -> None:
@@ -16,6 +17,13 @@ def test_a_plan_with_a_score_runs_uncertainty_ranking_by_it_and_leaves_the_other
     assert ranked.conf == {"next_study_score": "class_disagreement"}  # the server ranks by it, not only the benchmark
     assert loop_strategy("uncertainty", FULL) == STRATEGIES["uncertainty"]
     assert loop_strategy("random", {**FULL, "score": "class_disagreement"}) == STRATEGIES["random"]
+
+
+def test_every_loop_strategy_runs_on_settings_the_app_accepts() -> None:
+    representative = load_config({**CONF, **STRATEGIES["uncertainty_representative"].conf})
+    assert (representative.batch_pool_factor, representative.batch_pick) == (3, "representative")
+    for strategy in STRATEGIES.values():
+        load_config({**CONF, **strategy.conf})
 
 
 def test_score_against_error_is_averaged_per_strategy_over_its_rounds_and_seeds() -> None:

@@ -96,7 +96,7 @@ def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: P
 
 
 def test_score_error_scores_every_unlabeled_study_with_every_candidate(tmp_path: Path, data: Path) -> None:
-    result = _run("score_error", tmp_path, data)
+    result = _run("score_error", tmp_path, data, "--crop", "0.5")
     (run,) = result["runs"].values()  # the quick form's one untrained model, with no labeled study
     assert result["with_test"] is False
     assert run["studies"] == 6 == len(run["error"])  # the quick plan's pool only: the test split chooses nothing
@@ -109,6 +109,12 @@ def test_score_error_scores_every_unlabeled_study_with_every_candidate(tmp_path:
     for name in ("mean_uncertainty", "subnet_disagreement", "class_disagreement"):
         assert all(0.0 <= v <= 1.0 for v in run["scores"][name])
     assert (tmp_path / "score_error.png").stat().st_size > 10_000
+    # The centred box against the whole study, on the same studies: every score compared, and the time of both.
+    assert result["crop"]["fraction"] == 0.5
+    assert set(run["crop"]["spearman_vs_full"]) == set(result["crop"]["spearman_vs_full"]) == set(run["scores"])
+    # (An untrained model's disagreement can be the same on every study: Spearman is then undefined, NaN.)
+    assert -1.0 <= result["crop"]["spearman_vs_full_min"]["mean_uncertainty"] <= 1.0
+    assert 0.0 < run["crop"]["seconds_ratio"] == result["crop"]["seconds_ratio"]
 
 
 def test_speed_reports_scoring_inference_and_training_figures(tmp_path: Path, data: Path) -> None:

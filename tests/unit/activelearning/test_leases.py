@@ -106,6 +106,19 @@ def test_a_diverse_batch_skips_near_duplicates_of_what_it_already_holds(datastor
     assert _ids(diverse({"client_id": "c", "k": 3}, datastore)) == [ids[9], ids[5], ids[7]]
 
 
+def test_a_representative_batch_stands_for_the_free_pool(datastore, book, tmp_path: Path) -> None:
+    infer_task = _scored(datastore, tmp_path)
+    ids = sorted(datastore.get_unlabeled_images())  # scores grow with the index
+    # The two most uncertain are a rare kind; every other study is of the common kind.
+    for index in range(10):
+        datastore.update_image_info(ids[index], {EMBEDDING_KEY: [0.0, 1.0] if index >= 8 else [1.0, 0.0]})
+    representative = MostUncertain(infer_task, "mean_uncertainty", book, pool_factor=2, batch_pick="representative")
+    # Among the 4 highest: the best common-kind study (it stands for 8 of 10), then one of the rare kind.
+    assert _ids(representative({"client_id": "a", "k": 2}, datastore)) == [ids[7], ids[9]]
+    with pytest.raises(ValueError, match="batch_pick must be one of"):
+        MostUncertain(infer_task, "mean_uncertainty", book, pool_factor=2, batch_pick="densest")
+
+
 def test_a_diverse_batch_keeps_score_order_when_a_candidate_has_no_description(datastore, book, tmp_path) -> None:
     infer_task = _scored(datastore, tmp_path)
     ids = sorted(datastore.get_unlabeled_images())
