@@ -91,6 +91,8 @@ def main(argv: list[str]) -> int:
         "--crop", type=float, default=1.0, help="also score each study's centred box of this fraction of each side"
     )
     args = parser.parse_args(argv)
+    if not 0.0 < args.crop <= 1.0:
+        parser.error(f"--crop is a fraction of each side, above 0 and at most 1, got {args.crop}")
     plan = QUICK if args.quick else FULL
     studies = items(prepare(args.dataset, plan["num"], args.data))
     studies = studies[: plan["pool"] + (plan["test"] if args.with_test else 0)]
