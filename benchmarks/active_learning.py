@@ -10,7 +10,9 @@ server never sees and nothing is chosen by.
 
 Strategies: ``uncertainty`` (the app's, ranking by its default score, or by ``--score``), ``random`` (the app's), and
 MONAI Label's own Monte-Carlo dropout ``epistemic`` scoring and strategy (the same network, dropout on);
-``mean_uncertainty`` (the app's strategy ranking by mean voxel entropy) on request. MONAI Label's automatic
+``mean_uncertainty`` (the app's strategy ranking by mean voxel entropy) on request, and ``error_oracle``, no server
+strategy but the benchmark labeling the studies the current model gets most wrong (read from the ground truth): the
+best that ranking by any score could do. MONAI Label's automatic
 re-scoring is switched off (``MONAI_LABEL_AUTO_UPDATE_SCORING=false``) so that each loop runs only its own scorer.
 
 Measured beside the curves, on the same studies and model: each candidate score's Spearman correlation with the
@@ -58,10 +60,11 @@ MODEL = "uncertainty_contrastive"
 
 @dataclass(frozen=True)
 class LoopStrategy:
-    """How one loop picks studies: the server's strategy, the scoring method it needs (and the image-info keys of the
-    score it ranks by and of the model timestamp that score was made with), and any app setting it needs."""
+    """How one loop picks studies: the server's strategy (None: the benchmark picks by the true error), the scoring
+    method it needs (and the image-info keys of the score it ranks by and of the model timestamp that score was made
+    with), and any app setting it needs."""
 
-    server_strategy: str
+    server_strategy: str | None
     scoring: str | None = None
     score_key: str | None = None
     ts_key: str | None = None
@@ -95,6 +98,9 @@ STRATEGIES = {
     "uncertainty_representative": _app_strategy(batch_pool_factor="3", batch_pick="representative"),
     "random": LoopStrategy("random"),
     "epistemic": LoopStrategy("epistemic", "epistemic", "epistemic_entropy", "epistemic_ts"),
+    # Never an app strategy (it reads labels no annotator has made yet): the upper bound of ranking by a score
+    # (docs/benchmarks.md#picking-by-the-true-error-an-oracle-protocol-and-rule-written-2026-12-06-before-the-run).
+    "error_oracle": LoopStrategy(None),
 }
 DEFAULT_STRATEGIES = ("uncertainty", "random", "epistemic")
 # 40 MNI studies: the pool is the first 30, the test split the last 10 (the accuracy benchmark's test split too).
@@ -181,6 +187,18 @@ def _spearman(a, b) -> float:
     return float(spearmanr(a, b).statistic)
 
 
+def pool_errors(network: torch.nn.Module, config, pool_items: list[dict]) -> np.ndarray:
+    """Each study's error under ``network``: 1 - its Dice averaged over the labels (a label the model misses where the
+    study has none counts as a Dice of 0)."""
+    dice = evaluate(network, config, pool_items, device())["averaged"]["dice"]
+    return 1.0 - np.array([np.mean(np.nan_to_num(np.array(d, dtype=float))) for d in dice])
+
+
+def largest_errors(errors: dict[str, float], k: int) -> list[str]:
+    """The oracle's batch: the ``k`` studies with the largest error (ties by id, so that a batch is reproducible)."""
+    return sorted(errors, key=lambda study: (-errors[study], study))[:k]
+
+
 def score_checks(
     model_path: Path, config, pool_items: list[dict], server_scores: dict[str, float] | None
 ) -> dict[str, Any]:
@@ -188,12 +206,7 @@ def score_checks(
     scores the server ranked by (the app scorer's loops), also those against the error, and the scores on the coarser
     grid against the full grid (same model, same studies, same process)."""
     network = _load_model(model_path, config)
-    errors = 1.0 - np.array(
-        [
-            np.mean(np.nan_to_num(np.array(d, dtype=float)))
-            for d in evaluate(network, config, pool_items, device())["averaged"]["dice"]
-        ]
-    )
+    errors = pool_errors(network, config, pool_items)
     full, full_seconds = score_pool(network, config, pool_items, device(), config.spacing)
     by_candidate = {key: _spearman(values, errors) for key, values in full.items()}
     if server_scores is None:
@@ -298,7 +311,12 @@ def run_loop(
                         record["scorer_seconds_per_study"] = _scorer_seconds_per_study(log.read())
                     if how.scoring == "mean_uncertainty":
                         record.update(score_checks(model_path, config, pool_items, scores))
-                record["picked"] = _pick(server.url, how, plan["k"])
+                if how.server_strategy is None:
+                    errors = pool_errors(_load_model(model_path, config), config, pool_items)
+                    record["pool_error"] = dict(zip(unlabeled, errors.tolist()))
+                    record["picked"] = largest_errors(record["pool_error"], plan["k"])
+                else:
+                    record["picked"] = _pick(server.url, how, plan["k"])
                 for study in record["picked"]:
                     client.save_label(study, truth[study], tag="final")
                 labeled += record["picked"]

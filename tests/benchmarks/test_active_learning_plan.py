@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.active_learning import CONF, FULL, STRATEGIES, combined_runs, loop_strategy, score_vs_error
+from benchmarks.active_learning import (
+    CONF,
+    FULL,
+    STRATEGIES,
+    combined_runs,
+    largest_errors,
+    loop_strategy,
+    score_vs_error,
+)
 from lib.config import load_config
 
 
@@ -62,3 +70,11 @@ def test_runs_of_another_plan_or_with_a_shared_seed_are_not_summed_up(tmp_path: 
         combined_runs([sites, _run_file(tmp_path / "b.json", [3], dataset="mni")])
     with pytest.raises(SystemExit, match="count twice"):
         combined_runs([sites, _run_file(tmp_path / "c.json", [2, 3], dataset="mni_sites")])
+
+
+def test_the_oracle_labels_the_largest_errors_and_breaks_ties_by_id() -> None:
+    errors = {"s3": 0.2, "s1": 0.5, "s2": 0.2, "s0": 0.1}
+    assert largest_errors(errors, 2) == ["s1", "s2"]
+    assert largest_errors(errors, 3) == ["s1", "s2", "s3"]
+    assert largest_errors(errors, 9) == ["s1", "s2", "s3", "s0"]
+    assert STRATEGIES["error_oracle"].server_strategy is None  # no server strategy to ask, no scorer to run

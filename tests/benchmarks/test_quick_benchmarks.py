@@ -59,10 +59,11 @@ def test_accuracy_runs_the_paired_protocol_on_both_study_sets(tmp_path: Path, da
 
 def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: Path, data: Path) -> None:
     # On the three-site set (the MNI set runs the same loop; the other quick benchmarks make that set).
-    result = _run("active_learning", tmp_path, data, "--dataset", "mni_sites")
+    strategies = ("uncertainty", "random", "epistemic", "error_oracle")
+    result = _run("active_learning", tmp_path, data, "--dataset", "mni_sites", "--strategies", *strategies)
     assert result["plan"]["dataset"] == "mni_sites"
     loops = {loop["strategy"]: loop for loop in result["loops"]}
-    assert set(loops) == {"uncertainty", "random", "epistemic"}
+    assert set(loops) == set(strategies)
     k = result["plan"]["k"]
     for loop in loops.values():
         counts = [r["labeled"] for r in loop["rounds"]]
@@ -74,7 +75,11 @@ def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: P
     # Paired: the random loop trained the seed's first model and the others started from it.
     assert "shared" not in loops["random"]["rounds"][0]
     first = {loop["rounds"][0]["test_dice"] for loop in loops.values()}
-    assert len(first) == 1 and all(loops[s]["rounds"][0]["shared"] for s in ("uncertainty", "epistemic"))
+    assert len(first) == 1 and all(loops[s]["rounds"][0]["shared"] for s in strategies if s != "random")
+    # The oracle labeled the unlabeled studies the round's model got most wrong.
+    for oracle_round in loops["error_oracle"]["rounds"][:-1]:
+        errors = oracle_round["pool_error"]
+        assert min(errors[s] for s in oracle_round["picked"]) == max(sorted(errors.values())[-k:])
     assert "replicate_test_dice" in loops["random"]["rounds"][-1]
     summary = result["summary"]
     assert summary["decision"]["seeds"] == 1 and summary["retrain_spread"]["values"]
