@@ -12,8 +12,10 @@ Strategies: ``uncertainty`` (the app's, ranking by its default score, or by ``--
 MONAI Label's own Monte-Carlo dropout ``epistemic`` scoring and strategy (the same network, dropout on);
 ``mean_uncertainty`` (the app's strategy ranking by mean voxel entropy) on request, and ``error_oracle``, no server
 strategy but the benchmark labeling the studies the current model gets most wrong (read from the ground truth): the
-best that ranking by any score could do. MONAI Label's automatic
-re-scoring is switched off (``MONAI_LABEL_AUTO_UPDATE_SCORING=false``) so that each loop runs only its own scorer.
+best that ranking by any score could do (rule O,
+docs/active_learning.md#picking-by-the-true-error-an-oracle-protocol-and-rule-written-2026-12-06-0820-before-the-run).
+MONAI Label's automatic re-scoring is switched off (``MONAI_LABEL_AUTO_UPDATE_SCORING=false``) so that each loop runs
+only its own scorer.
 
 Measured beside the curves, on the same studies and model: each candidate score's Spearman correlation with the
 study's actual error (1 - Dice) over the unlabeled pool, in the app scorer's loops and in the random loops (whose pool
@@ -90,21 +92,21 @@ def loop_strategy(strategy: str, plan: dict[str, Any]) -> LoopStrategy:
 STRATEGIES = {
     "uncertainty": _app_strategy(),
     "mean_uncertainty": _app_strategy("mean_uncertainty", next_study_score="mean_uncertainty"),
-    # Step 2 of the cheaper-scoring rule (docs/benchmarks.md): the same strategy scoring on the coarser grid.
+    # Step 2 of the cheaper-scoring rule (docs/active_learning.md): the same strategy scoring on the coarser grid.
     "uncertainty_coarse": _app_strategy(score_downsample=str(COARSE)),
-    # The same strategy handing out diverse batches (docs/benchmarks.md#diverse-batches).
+    # The same strategy handing out diverse batches (docs/active_learning.md#diverse-batches).
     "uncertainty_diverse": _app_strategy(batch_pool_factor="3"),
-    # ... or representative batches (docs/benchmarks.md#representative-batches).
+    # ... or representative batches (docs/active_learning.md#representative-batches).
     "uncertainty_representative": _app_strategy(batch_pool_factor="3", batch_pick="representative"),
     "random": LoopStrategy("random"),
     "epistemic": LoopStrategy("epistemic", "epistemic", "epistemic_entropy", "epistemic_ts"),
-    # Never an app strategy (it reads labels no annotator has made yet): the upper bound of ranking by a score
-    # (docs/benchmarks.md#picking-by-the-true-error-an-oracle-protocol-and-rule-written-2026-12-06-before-the-run).
+    # Never an app strategy (it reads labels no annotator has made yet); its rule: the module's docstring.
     "error_oracle": LoopStrategy(None),
 }
 DEFAULT_STRATEGIES = ("uncertainty", "random", "epistemic")
 # 40 MNI studies: the pool is the first 30, the test split the last 10 (the accuracy benchmark's test split too).
-# Iterations: the seed's first run from scratch, then each round's fine-tuning (time on this CPU: docs/benchmarks.md).
+# Iterations: the seed's first run from scratch, then each round's fine-tuning (time on this CPU:
+# docs/active_learning.md).
 FULL = dict(
     num=40,
     pool=30,
@@ -385,7 +387,7 @@ def per_seed_comparison(loops: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def decision(per_seed: dict[str, Any]) -> dict[str, Any] | None:
-    """The rule of docs/benchmarks.md "Active learning on real anatomy" (written before the run)."""
+    """The rule of docs/active_learning.md (written before the run)."""
     rows = per_seed.get("uncertainty", [])
     if not rows or "label_saving" not in rows[0]:
         return None
@@ -399,7 +401,7 @@ def decision(per_seed: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def diverse_batches(per_seed: dict[str, Any]) -> dict[str, Any] | None:
-    """Rule 4 of docs/benchmarks.md: the diverse batch pick against plain top-k, paired by seed, by area under the
+    """Rule 4 of docs/active_learning.md: the diverse batch pick against plain top-k, paired by seed, by area under the
     curve; adopted if ahead on average and on at least 2 of 3 seeds."""
     diverse = {r["seed"]: r["auc"] for r in per_seed.get("uncertainty_diverse", [])}
     top_k = {r["seed"]: r["auc"] for r in per_seed.get("uncertainty", [])}
