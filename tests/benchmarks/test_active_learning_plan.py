@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from benchmarks.active_learning import (
     CONF,
     FULL,
+    LARGE,
+    LARGE_CONF,
     STRATEGIES,
     combined_runs,
     largest_errors,
@@ -17,6 +20,7 @@ from benchmarks.active_learning import (
     score_vs_error,
 )
 from lib.config import load_config
+from lib.networks import DualSubnetSegmenter
 
 
 def test_a_plan_with_a_score_runs_uncertainty_ranking_by_it_and_leaves_the_others() -> None:
@@ -78,3 +82,14 @@ def test_the_oracle_labels_the_largest_errors_and_breaks_ties_by_id() -> None:
     assert largest_errors(errors, 3) == ["s1", "s2", "s3"]
     assert largest_errors(errors, 9) == ["s1", "s2", "s3", "s0"]
     assert STRATEGIES["error_oracle"].server_strategy is None  # no server strategy to ask, no scorer to run
+
+
+def test_the_gpu_form_runs_on_settings_the_app_accepts_with_a_whole_study_as_its_patch() -> None:
+    """``--large`` is run only where a GPU is lent: its settings and network are checked here, where none is."""
+    config = load_config({**CONF, **LARGE_CONF, "iterations_per_epoch": str(LARGE["iterations_per_epoch"])})
+    assert config.patch_size == [48, 64, 48]  # the MNI studies' whole grid
+    assert LARGE["round_iterations"] == 5 * FULL["round_iterations"] and len(LARGE["seeds"]) == 5
+    network = DualSubnetSegmenter.from_config(config)
+    vnet, resnet = network(torch.randn(config.labeled_batch_size, 1, *config.patch_size), return_subnets=True)
+    expected = (config.labeled_batch_size, config.num_classes, *config.patch_size)
+    assert vnet.logits.shape == resnet.logits.shape == expected
