@@ -79,7 +79,7 @@ def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: P
     # The oracle labeled the unlabeled studies the round's model got most wrong.
     for oracle_round in loops["error_oracle"]["rounds"][:-1]:
         errors = oracle_round["pool_error"]
-        assert min(errors[s] for s in oracle_round["picked"]) == max(sorted(errors.values())[-k:])
+        assert sorted(errors[s] for s in oracle_round["picked"]) == sorted(errors.values())[-k:]
     assert "replicate_test_dice" in loops["random"]["rounds"][-1]
     summary = result["summary"]
     assert summary["decision"]["seeds"] == 1 and summary["retrain_spread"]["values"]
