@@ -327,7 +327,12 @@ def main(argv: list[str]) -> int:
     write_json(args.out / "accuracy.json", result)
     label_names = {d: DATASETS[d].label_names for d in {r["dataset"] for r in runs}}
     accuracy_plot(summary, label_names, args.out / "accuracy.png")
-    paired_plot(comparisons, args.out / "accuracy_paired.png")
+    paired_plot(
+        [(f"{c['dataset']} {c['fraction']:.0%}: {c['comparison']}", c["difference_points"]) for c in comparisons],
+        args.out / "accuracy_paired.png",
+        "paired difference in mean Dice (points), one dot per seed",
+        target=3.0,  # the decision rule's +3 points
+    )
     plateau_plot(curves, args.out / "accuracy_plateau.png")
     print_tables(summary, comparisons, label_names, result["decision"])
     print(f"wrote {args.out / 'accuracy.json'} and its plots in {result['seconds']:.0f} s")

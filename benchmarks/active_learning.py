@@ -53,7 +53,7 @@ from .accuracy import mean_dice
 from .common import CPU_CONF, benchmark_parser, device, items, prepare, write_json
 from .datasets import DATASETS, site_of
 from .evaluation import evaluate, score_pool
-from .plots import learning_curve_plot
+from .plots import learning_curve_plot, paired_plot
 
 DESCRIPTION = "active learning on MNI over REST: uncertainty vs random vs MONAI Label's epistemic, Dice per label count"
 
@@ -538,6 +538,19 @@ def write_results(loops: list[dict[str, Any]], plan: dict, conf: dict, seconds: 
     write_json(out / "active_learning.json", result)
     where = "three sites" if plan.get("dataset") == "mni_sites" else "MNI studies"
     learning_curve_plot(curves, out / "active_learning.png", f"Active learning on {where} (REST loop)")
+    # Each strategy against random on the same seed: the effect and its spread, one dot per seed.
+    paired = {
+        strategy: [100 * r["auc_minus_random"] for r in rows if "auc_minus_random" in r]
+        for strategy, rows in sorted(per_seed.items())
+        if strategy != "random"
+    }
+    against_random = [(f"{s} − random ({len(d)} seeds)", d) for s, d in paired.items() if d]
+    if against_random:
+        paired_plot(
+            against_random,
+            out / "active_learning_paired.png",
+            "area under the curve minus random's, same seed (Dice points)",
+        )
     # How much the annotator had to change the model's segmentation of the picked studies (the server's pre-label
     # agreement): low for a strategy that picks where the model is wrong.
     learning_curve_plot(

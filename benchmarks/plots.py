@@ -106,18 +106,18 @@ def learning_curve_plot(
     _save(fig, path)
 
 
-def paired_plot(comparisons: list[dict[str, Any]], path: Path) -> None:
-    """Each paired comparison's per-seed Dice differences (points) as dots, with their mean as a bar."""
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(comparisons) + 1.5))
-    for row, c in enumerate(comparisons):
-        ax.barh(row, c["mean_difference_points"], color="tab:blue", alpha=0.35)
-        ax.scatter(c["difference_points"], [row] * len(c["difference_points"]), color="tab:blue", s=14)
-    ax.set_yticks(
-        range(len(comparisons)), [f"{c['dataset']} {c['fraction']:.0%}: {c['comparison']}" for c in comparisons]
-    )
+def paired_plot(rows: list[tuple[str, list[float]]], path: Path, xlabel: str, target: float | None = None) -> None:
+    """Per row (a name and its per-seed paired differences), the differences as dots and their mean as a bar; a dashed
+    line at the decision rule's ``target``."""
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5))
+    for row, (_, differences) in enumerate(rows):
+        ax.barh(row, float(np.mean(differences)), color="tab:blue", alpha=0.35)
+        ax.scatter(differences, [row] * len(differences), color="tab:blue", s=14)
+    ax.set_yticks(range(len(rows)), [name for name, _ in rows])
     ax.axvline(0, color="black", lw=0.8)
-    ax.axvline(3, color="tab:green", lw=0.8, ls="--")
-    ax.set_xlabel("paired difference in mean Dice (points), one dot per seed")
+    if target is not None:
+        ax.axvline(target, color="tab:green", lw=0.8, ls="--")
+    ax.set_xlabel(xlabel)
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)
     _save(fig, path)

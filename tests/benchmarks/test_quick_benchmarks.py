@@ -98,6 +98,7 @@ def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: P
         assert list(sites["final_test_dice"]) == ["A"] and 0.0 <= sites["final_test_dice"]["A"] <= 1.0
     assert (tmp_path / "active_learning.png").stat().st_size > 10_000
     assert (tmp_path / "active_learning_prelabel.png").stat().st_size > 10_000
+    assert (tmp_path / "active_learning_paired.png").stat().st_size > 10_000
 
 
 def test_score_error_scores_every_unlabeled_study_with_every_candidate(tmp_path: Path, data: Path) -> None:
