@@ -341,7 +341,9 @@ def main(argv: list[str]) -> int:
 
 def _checkpoint(curve: list, config: Any, held_out: list, dev: Any, step: int, model: Any) -> None:
     """The served model's held-out Dice during a run (the plateau curves)."""
-    curve.append({"iteration": step, "dice": mean_dice(evaluate(model, config, held_out, dev)["averaged"])})
+    curve.append(
+        {"iteration": step, "dice": mean_dice(evaluate(model, config, held_out, dev, distances=False)["averaged"])}
+    )
 
 
 def _uncertainty_error_correlation(metrics: dict[str, list]) -> float:

@@ -174,7 +174,7 @@ def _load_model(path: Path, config) -> torch.nn.Module:
 def _test_dice(model_path: Path, config, test_items: list[dict]) -> dict[str, Any]:
     """The test split's Dice (mean over labels, then studies) and each study's (for the per-site view)."""
     network = _load_model(model_path, config)
-    metrics = evaluate(network, config, test_items, device())["averaged"]
+    metrics = evaluate(network, config, test_items, device(), distances=False)["averaged"]
     per_study = [mean_dice({"dice": [d]}) for d in metrics["dice"]]
     return {"test_dice": mean_dice(metrics), "test_study_dice": per_study}
 
@@ -192,7 +192,7 @@ def _spearman(a, b) -> float:
 def pool_errors(network: torch.nn.Module, config, pool_items: list[dict]) -> np.ndarray:
     """Each study's error under ``network``: 1 - its Dice averaged over the labels (a label the model misses where the
     study has none counts as a Dice of 0)."""
-    dice = evaluate(network, config, pool_items, device())["averaged"]["dice"]
+    dice = evaluate(network, config, pool_items, device(), distances=False)["averaged"]["dice"]
     return 1.0 - np.array([np.mean(np.nan_to_num(np.array(d, dtype=float))) for d in dice])
 
 

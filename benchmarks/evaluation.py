@@ -61,19 +61,24 @@ def study_scores(probs: torch.Tensor, subnets: tuple[torch.Tensor, torch.Tensor]
 
 @torch.no_grad()
 def evaluate(
-    network: nn.Module, config: AppConfig, test: list[dict[str, str]], device: torch.device
+    network: nn.Module,
+    config: AppConfig,
+    test: list[dict[str, str]],
+    device: torch.device,
+    distances: bool = True,
 ) -> dict[str, dict[str, list]]:
-    """Per predictor: per-study lists ``dice``/``hd95``/``asd`` (one value per label) and the candidate scores of
-    :func:`study_scores` (``disagreement`` for the subnet pair's average only)."""
+    """Per predictor: per-study lists ``dice``/``hd95``/``asd`` (one value per label; ``dice`` alone without
+    ``distances``: the surface distances are more than half of the time on the MNI studies, and the loops that read
+    only Dice need none) and the candidate scores of :func:`study_scores` (``disagreement`` for the subnet pair's
+    average only)."""
     network.eval()
     predict, split = _probabilities(network)
     inferer = sliding_window_inferer(config)
     data = Dataset(test, Compose(preprocessing(config, label=True)))
-    metrics = {
-        "dice": DiceMetric(include_background=False, reduction="none"),
-        "hd95": HausdorffDistanceMetric(include_background=False, percentile=95, reduction="none"),
-        "asd": SurfaceDistanceMetric(include_background=False, symmetric=True, reduction="none"),
-    }
+    metrics = {"dice": DiceMetric(include_background=False, reduction="none")}
+    if distances:
+        metrics["hd95"] = HausdorffDistanceMetric(include_background=False, percentile=95, reduction="none")
+        metrics["asd"] = SurfaceDistanceMetric(include_background=False, symmetric=True, reduction="none")
     results: dict[str, dict[str, list]] = {}
     for item in data:
         image = item["image"][None].to(device)
@@ -81,7 +86,7 @@ def evaluate(
         outputs = split(inferer(image, predict))
         for name, probs in outputs.items():
             pred = one_hot(class_map(probs, keepdim=True), config.num_classes)
-            per_study = results.setdefault(name, {"dice": [], "hd95": [], "asd": []})
+            per_study = results.setdefault(name, {metric_name: [] for metric_name in metrics})
             for metric_name, metric in metrics.items():
                 kwargs = {} if metric_name == "dice" else {"spacing": list(config.spacing)}
                 value = metric(pred, label, **kwargs)[0].cpu().numpy().astype(float)

@@ -48,7 +48,7 @@ def correlate(run: Path, studies: list[dict[str, str]], crop: float = 1.0) -> di
     unseen = [s for s in studies if Path(s["image"]).name not in labeled]
     config = load_config(CONF)
     network = _load_model(run / "app" / "model" / f"{MODEL}.pt", config)
-    averaged = evaluate(network, config, unseen, device())["averaged"]
+    averaged = evaluate(network, config, unseen, device(), distances=False)["averaged"]
     error = (1.0 - np.nanmean(np.array(averaged["dice"], dtype=float), axis=1)).tolist()
     result = {
         "studies": len(unseen),

@@ -45,7 +45,7 @@ QUICK = dict(
 
 def _served_dice(model: torch.nn.Module, config: Any, studies: list, dev: torch.device) -> float:
     with torch.no_grad():
-        return mean_dice(evaluate(model, config, studies, dev)["averaged"])
+        return mean_dice(evaluate(model, config, studies, dev, distances=False)["averaged"])
 
 
 def main(argv: list[str]) -> int:
