@@ -26,7 +26,7 @@ from lib.activelearning import LeaseBook, MostUncertain, RandomFree
 from lib.config import MODEL_NAME, load_config
 from lib.datastore import ValidatedDICOMWebDatastore, ValidatedLocalDatastore, dicomweb_client, require_dcmqi
 from lib.infers import REGION_MODEL, McDropoutInfer, UncertaintyContrastiveInfer, UncertaintyRegionInfer
-from lib.monailabel_compat import check_version
+from lib.monailabel_compat import check_version, lower_task_priority_at_start
 from lib.networks import DualSubnetSegmenter
 from lib.runtime import yield_to_the_server
 from lib.scoring import MeanUncertaintyScoring
@@ -69,6 +69,11 @@ class UncertaintyContrastiveApp(OhifViewer, LabelingTeam, RequestGuards, MONAILa
             # A list ordered by label value, as MONAI Label aggregates it from the models when an app passes none.
             labels=self.app_config.label_names,
         )
+
+    def on_init_complete(self) -> None:
+        """In the server process only, before MONAI Label's start-up scoring starts the first task process."""
+        lower_task_priority_at_start(self.app_config.task_niceness)
+        super().on_init_complete()
 
     def init_remote_datastore(self) -> Datastore:
         """A DICOMweb PACS through MONAI Label's DICOMweb datastore, made fit for the app (``lib/datastore``);

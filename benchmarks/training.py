@@ -27,7 +27,7 @@ from torch.utils.data import RandomSampler
 
 from lib.config import AppConfig, load_config
 from lib.losses import UncertaintyContrastiveLoss
-from lib.networks import DualSubnetSegmenter
+from lib.networks import DualSubnetSegmenter, to_channels_last
 from lib.trainers import SemiSupervisedIteration, UncertaintyContrastiveTrain
 from lib.trainers.mean_teacher import mean_teacher
 from lib.trainers.schedule import LearningRateDecay, SemiSupervisedSchedule
@@ -170,6 +170,8 @@ def _loop(
 ) -> tuple[nn.Module, nn.Module | None, WarmStart]:
     set_determinism(seed)
     trained = DualSubnetSegmenter.from_config(config).to(device)
+    if device.type == "cpu":
+        to_channels_last(trained)  # as the app's train task runs on a CPU
     teacher = mean_teacher(trained, config.ema_decay)
     optimizer = torch.optim.AdamW(trained.parameters(), lr=config.learning_rate)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, LearningRateDecay(config.lr_schedule, iterations))

@@ -118,6 +118,7 @@ class AppConfig(BaseModel):
     val_split: UnitInterval
     val_interval: PositiveInt
     num_workers: NonNegativeInt
+    cache_fraction: UnitInterval
     uncertainty_threshold: Fraction
     score_all: StrictBool
     next_study_score: Literal[STUDY_SCORES]

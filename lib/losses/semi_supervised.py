@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from monai.networks.utils import one_hot
 from torch import nn
+from torch.profiler import record_function
 
 from ..distributed import all_reduce_sum
 from ..networks import SubnetOutput
@@ -125,20 +126,23 @@ class UncertaintyContrastiveLoss(nn.Module):
             raise ValueError(f"num_labeled must be in [1, batch size {out_a.logits.shape[0]}], got {n}")
         if not 0.0 <= ramp <= 1.0:
             raise ValueError(f"ramp must be in [0, 1], got {ramp}")
-        sup_a, dice_a = self.supervised(out_a.logits[:n], label)
-        sup_b, dice_b = self.supervised(out_b.logits[:n], label)
-        tv_a, tv_b = self.verification(out_a.logits[:n], out_b.logits[:n], label)
+        with record_function("loss: supervised"):
+            sup_a, dice_a = self.supervised(out_a.logits[:n], label)
+            sup_b, dice_b = self.supervised(out_b.logits[:n], label)
+        with record_function("loss: targeted verification"):
+            tv_a, tv_b = self.verification(out_a.logits[:n], out_b.logits[:n], label)
         a_is_better = self._a_is_better(dice_a, dice_b)
         terms = {"sup_a": sup_a, "sup_b": sup_b, "tv_a": tv_a, "tv_b": tv_b}
         loss = sup_a + sup_b + ramp * self.tv_weight * (tv_a + tv_b)
 
-        with torch.no_grad():
+        with torch.no_grad(), record_function("loss: uncertainty"):
             t_a, t_b = teacher if teacher is not None else (out_a, out_b)
             probs_a, probs_b = t_a.logits.detach().float().softmax(1), t_b.logits.detach().float().softmax(1)
             uncertainty = normalized_entropy((probs_a + probs_b) / 2)
         if self.bidirectional_weight > 0:
-            terms["bd_a"] = uncertainty_weighted_cross_entropy(out_a.logits[:n], label, uncertainty[:n])
-            terms["bd_b"] = uncertainty_weighted_cross_entropy(out_b.logits[:n], label, uncertainty[:n])
+            with record_function("loss: uncertainty-weighted labeled"):
+                terms["bd_a"] = uncertainty_weighted_cross_entropy(out_a.logits[:n], label, uncertainty[:n])
+                terms["bd_b"] = uncertainty_weighted_cross_entropy(out_b.logits[:n], label, uncertainty[:n])
             loss = loss + ramp * self.bidirectional_weight * (terms["bd_a"] + terms["bd_b"])
 
         if out_a.logits.shape[0] > n:
@@ -193,7 +197,7 @@ class UncertaintyContrastiveLoss(nn.Module):
     ) -> dict[str, torch.Tensor]:
         start, end = self.percentiles
         percentile = start + (end - start) * ramp
-        with torch.no_grad():
+        with torch.no_grad(), record_function("loss: reliability and pseudo-labels"):
             reliable_pairs = [self._reliable(p, percentile) for p in probs]
             # Pseudo-labels and reliability over the whole batch; the labeled part only measures their precision.
             pseudo_all, reliable_all = fuse_pseudo_labels(*probs, *reliable_pairs, a_is_better)
@@ -217,18 +221,25 @@ class UncertaintyContrastiveLoss(nn.Module):
                 target_reliable = reliable | box
                 target_weight = torch.where(box, torch.ones_like(weight), weight)
                 band = band & ~box
+            # The band over the whole batch (labeled voxels never in it), so that the contrast reads the students'
+            # features whole: a slice of them would cost its backward a zeroed copy of the full batch's features.
+            band = torch.cat([torch.zeros_like(band[:n]), band])
             composition = torch.cat([one_hot(label, self.num_classes).float(), ((probs[0] + probs[1]) / 2)[n:]])
 
         terms: dict[str, torch.Tensor] = {}
         for name, student, teacher, memory in zip("ab", students, teachers, self.memories):
-            terms[f"unl_{name}"] = self.pseudo_label(student.logits[n:], target, target_reliable, target_weight)
-            prototypes, valid = self._prototypes(memory, teacher.features.detach().float(), label, n, pseudo, reliable)
-            terms[f"con_{name}"] = self.contrastive(student.features[n:], ensemble_class[n:], band, prototypes, valid)
-            terms[f"pdcr_{name}"] = (
-                self.patch_contrastive(student.features, composition)
-                if self.pdcr_weight > 0
-                else student.features.sum() * 0.0
-            )
+            with record_function("loss: unlabeled"):
+                terms[f"unl_{name}"] = self.pseudo_label(student.logits[n:], target, target_reliable, target_weight)
+            with record_function("loss: prototype contrast"):
+                features = teacher.features.detach().float()
+                prototypes, valid = self._prototypes(memory, features, label, n, pseudo, reliable)
+                terms[f"con_{name}"] = self.contrastive(student.features, ensemble_class, band, prototypes, valid)
+            with record_function("loss: patch contrast"):
+                terms[f"pdcr_{name}"] = (
+                    self.patch_contrastive(student.features, composition)
+                    if self.pdcr_weight > 0
+                    else torch.zeros((), device=student.features.device)
+                )
         with torch.no_grad():
             truth = label[:, 0].long()
             labeled_reliable = reliable_all[:n]

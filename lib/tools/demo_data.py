@@ -28,6 +28,8 @@ from tqdm import tqdm
 logger = logging.getLogger(__name__)
 
 LABELS = {"organ": 1, "lesion": 2}
+# Draws study ``index`` from its own generator: (image, label, affine).
+StudyMaker = Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 def _smooth_field(rng: np.random.Generator, shape: tuple[int, int, int], sigma: float, amplitude: float) -> np.ndarray:
@@ -109,7 +111,7 @@ def write_studies(
     num: int,
     labeled: int,
     seed: int,
-    make: Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray, np.ndarray]],
+    make: StudyMaker,
     prefix: str = "study",
 ) -> list[str]:
     """A MONAI Label local datastore of ``num`` studies that ``make`` draws as (image, label, affine) from a generator
@@ -133,17 +135,42 @@ def write_studies(
     return ids
 
 
+KINDS = ("synthetic", "mni", "mni_sites")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("data"), help="datastore folder to write (default: data)")
     parser.add_argument("--num", type=int, default=16, help="number of studies")
     parser.add_argument("--labeled", type=int, default=4, help="how many of them get a final label")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--shape", type=int, nargs=3, default=(64, 64, 40), help="volume size in voxels")
+    parser.add_argument(
+        "--kind",
+        choices=KINDS,
+        default="synthetic",
+        help="synthetic: CT-like organ and lesions (labels organ 1, lesion 2); mni: brain MR of real anatomy from the "
+        "MNI template (gray_matter 1, white_matter 2; start the server with --conf labels "
+        '\'{"gray_matter":1,"white_matter":2}\'); mni_sites: the same subjects from three sites',
+    )
+    parser.add_argument(
+        "--shape",
+        type=int,
+        nargs=3,
+        help="volume size in voxels (synthetic: 64 64 40; mni: the "
+        "brain's field of view at --spacing, 96 112 96 at 2 mm)",
+    )
+    parser.add_argument("--spacing", type=float, default=2.0, help="voxel size in mm of the mni kinds (default 2)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    ids = generate(args.out, args.num, args.labeled, args.seed, tuple(args.shape))
-    logger.info("wrote %d studies (%d labeled) to %s", len(ids), args.labeled, args.out)
+    if args.kind == "synthetic":
+        ids = generate(args.out, args.num, args.labeled, args.seed, tuple(args.shape or (64, 64, 40)))
+    else:
+        from .mni_data import generate_mni  # imports this module
+
+        ids = generate_mni(
+            args.out, args.num, args.labeled, args.seed, args.spacing, args.shape, sites=args.kind == "mni_sites"
+        )
+    logger.info("wrote %d %s studies (%d labeled) to %s", len(ids), args.kind, args.labeled, args.out)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ entry point).
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 from datetime import datetime
@@ -20,6 +19,7 @@ from monailabel.tasks.train.basic_train import Context
 from ..distributed import backend_for
 from ..runtime import configure_device
 from ..server.options import check_train_options
+from .request_defaults import merged_request
 
 __all__ = ["MultiProcessTraining"]
 
@@ -68,8 +68,7 @@ class MultiProcessTraining:
         environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``)."""
         check_train_options(request, allow_unknown=True)
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        req = copy.deepcopy(self._config)
-        req.update(copy.deepcopy(request))
+        req = merged_request(self._config, request)
         req.update(
             run_id=datetime.now().strftime("%Y%m%d_%H%M%S"),
             device=device.type,

@@ -4,6 +4,7 @@ from .copy_paste import CopyPaste, PastedBox
 from .disagreement import SubnetDisagreementd
 from .entropy import MeanUncertaintyd
 from .label_counts import LabelVoxelCountsd
+from .load_count import CountLoadsd, study_loads
 from .preprocessing import preprocessing
 from .strong_view import StrongView
 
@@ -11,10 +12,12 @@ __all__ = [
     "AutoIntensityd",
     "ClassMapd",
     "CopyPaste",
+    "CountLoadsd",
     "LabelVoxelCountsd",
     "MeanUncertaintyd",
     "PastedBox",
     "StrongView",
     "SubnetDisagreementd",
     "preprocessing",
+    "study_loads",
 ]

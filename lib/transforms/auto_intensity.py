@@ -43,7 +43,11 @@ def dicom_modality(meta: Mapping[str, Any]) -> str | None:
 
 class AutoIntensityd(MapTransform):
     """``ct`` (a window) for a study whose DICOM modality is CT or that holds values below -500 HU, ``mri`` (z-score)
-    for any other; the choice is logged per study."""
+    for any other; the choice is logged once per study and process (a training run without a cache loads every
+    study again and again, and the log then held little else)."""
+
+    # Studies whose choice this process has logged; shared by every instance (training builds several pipelines).
+    _logged: set[str] = set()
 
     def __init__(self, keys: str, ct: Transform, mri: Transform) -> None:
         super().__init__(keys)
@@ -60,8 +64,9 @@ class AutoIntensityd(MapTransform):
             else:
                 low = float(torch.as_tensor(image).min())
                 is_ct, why = low < CT_BELOW_HU, f"minimum value {low:.0f}"
-            logger.info(
-                "intensity of %s: %s (%s)", meta.get("filename_or_obj", key), "ct window" if is_ct else "z-score", why
-            )
+            study = str(meta.get("filename_or_obj", key))
+            level = logging.DEBUG if study in self._logged else logging.INFO
+            self._logged.add(study)
+            logger.log(level, "intensity of %s: %s (%s)", study, "ct window" if is_ct else "z-score", why)
             d = (self.ct if is_ct else self.mri)(d)
         return d

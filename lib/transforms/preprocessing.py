@@ -16,6 +16,7 @@ from monai.transforms import (
 
 from ..config import AppConfig
 from .auto_intensity import AutoIntensityd
+from .load_count import CountLoadsd
 
 __all__ = ["preprocessing"]
 
@@ -36,6 +37,7 @@ def preprocessing(config: AppConfig, label: bool, spacing: Sequence[float] | Non
     intensity = {"ct": ct, "mri": mri}.get(config.intensity) or AutoIntensityd("image", ct, mri)
     return [
         LoadImaged(keys=keys, image_only=False),
+        CountLoadsd(keys="image"),
         EnsureChannelFirstd(keys=keys),
         Orientationd(keys=keys, axcodes="RAS"),
         Spacingd(keys=keys, pixdim=spacing or config.spacing, mode=modes),

@@ -9,7 +9,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from benchmarks.datasets import SITES, THICK_SLICES, _thick_slices, make_mni, make_mni_sites, site_of
+from benchmarks.datasets import SITES, THICK_SLICES, make_mni, make_mni_sites, site_of, thick_slices
 
 
 def _volume(path: Path) -> np.ndarray:
@@ -43,7 +43,7 @@ def test_the_sites_set_has_the_mni_subjects_and_site_a_is_the_mni_set(both_sets:
 def test_thick_slices_spread_a_slice_along_the_last_axis_only() -> None:
     volume = np.zeros((4, 5, 12), dtype=np.float32)
     volume[2, :, 4] = 3.0  # one bright row in one slice
-    thick = _thick_slices(volume)
+    thick = thick_slices(volume)
     assert thick.shape == volume.shape
     # In-plane it stays where it was; along the last axis its block (slices 3-5) averages it to a third (1.0), and
     # the interpolation back spreads that over more than a block.

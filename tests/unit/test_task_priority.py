@@ -34,3 +34,22 @@ def test_the_server_process_keeps_its_priority() -> None:
 
 def test_niceness_zero_leaves_a_task_process_as_it_is() -> None:
     assert _probe("task", 0) == ("False", os.nice(0))
+
+
+def test_the_server_lowers_a_task_process_as_soon_as_it_starts() -> None:
+    """Before its app is built (torch and MONAI take seconds to import), a task process already yields the CPU."""
+    from monailabel.utils.async_tasks import utils as task_runner
+
+    from lib.monailabel_compat import lower_task_priority_at_start
+
+    original = task_runner.subprocess
+    try:
+        lower_task_priority_at_start(19)
+        lower_task_priority_at_start(19)  # once is enough: not wrapped twice
+        assert task_runner.subprocess.module is original
+        process = task_runner.subprocess.Popen(
+            [sys.executable, "-c", "import os, time; time.sleep(0.5); print(os.nice(0))"], stdout=subprocess.PIPE
+        )
+        assert int(process.communicate(timeout=30)[0]) == 19
+    finally:
+        task_runner.subprocess = original
