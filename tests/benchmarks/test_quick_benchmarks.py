@@ -29,7 +29,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_listing_names_every_benchmark() -> None:
     done = subprocess.run([sys.executable, "-m", "benchmarks"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0
-    for name in ("accuracy", "active_learning", "score_error", "speed"):
+    for name in ("accuracy", "active_learning", "score_error", "speed", "training_profile"):
         assert name in done.stdout
 
 
@@ -137,6 +137,25 @@ def test_speed_reports_scoring_inference_and_training_figures(tmp_path: Path, da
         assert result["infer"][kind]["wall_seconds"] >= split["infer"] > 0
     assert result["training"]["seconds_per_iteration"] > 0
     assert result["training"]["peak_rss_gib"] > 0.1
+
+
+def test_training_profile_splits_an_iteration_and_times_a_first_model(tmp_path: Path, data: Path) -> None:
+    result = _run("training_profile", tmp_path, data)
+    runs = {r["dataset"]: r for r in result["profile"]}
+    assert set(runs) == {"Dataset", "CacheDataset"}
+    for run in runs.values():
+        stages = run["profiled_seconds_per_iteration"]
+        for stage in ("labeled batch", "unlabeled batch", "teacher forward", "students forward", "backward"):
+            assert stages[stage] > 0, stage
+        assert stages["loss: supervised"] > 0 and stages["loss: prototype contrast"] > 0
+        assert run["transforms"]["preprocess_per_study_s"] > 0 and run["peak_rss_gib"] > 0.1
+    assert runs["Dataset"]["cache_plan"] is None
+    plan = runs["CacheDataset"]["cache_plan"]
+    assert (plan["train"], plan["unlabeled"]) == (2, 2) and plan["bytes"] > 0
+    first = result["first_model"]
+    assert len(first["epoch_seconds"]) == first["request"]["max_epochs"]
+    # The request named no dataset: each of the 4 studies was loaded once in the whole run.
+    assert first["study_loads"] == [{"loads": 4, "studies": 4, "dataset": "CacheDataset"}]
 
 
 def test_load_compares_task_niceness_zero_with_the_default(tmp_path: Path, data: Path) -> None:

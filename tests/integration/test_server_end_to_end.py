@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import nibabel as nib
@@ -97,6 +98,16 @@ def test_training_runs_to_completion_and_publishes_a_checkpoint(server, trained)
     assert stats["total_epochs"] == 2 and stats["epoch"] == 2
     assert 0.0 <= stats["best_metric"] <= 1.0
     assert stats["eval"]["best_metric_epoch"] == 2  # validated after the last epoch although val_interval is 5
+
+
+def test_a_training_request_without_a_dataset_loads_each_study_once(server, trained) -> None:
+    """The request named no ``dataset`` (as MONAI Label's client, OHIF's Update Model and scripts send it): every
+    study, labeled and unlabeled, was pre-processed once for the whole run, not once per iteration."""
+    runs = re.findall(r"Study loads in this run: (\d+) for (\d+) studies \(dataset (\w+)\)", server.log.read_text())
+    assert runs, "the train task logs its study loads"
+    loads, studies, dataset = runs[0]
+    assert dataset == "CacheDataset"
+    assert int(studies) == 6 and int(loads) == 6
 
 
 def test_scoring_stores_a_current_score_for_every_unlabeled_study(server, trained) -> None:

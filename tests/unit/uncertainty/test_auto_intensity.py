@@ -17,23 +17,36 @@ CT = ScaleIntensityRanged(keys="image", a_min=-200.0, a_max=400.0, b_min=0.0, b_
 MRI = NormalizeIntensityd(keys="image", nonzero=True, channel_wise=True)
 
 
-def _study(values: torch.Tensor, **meta: object) -> dict:
-    return {"image": MetaTensor(values.reshape(1, 2, 2, 1).float(), meta={"filename_or_obj": "s.nii.gz", **meta})}
+def _study(values: torch.Tensor, name: str = "s.nii.gz", **meta: object) -> dict:
+    return {"image": MetaTensor(values.reshape(1, 2, 2, 1).float(), meta={"filename_or_obj": name, **meta})}
 
 
 def test_a_study_with_air_is_windowed_as_ct(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
-        out = AutoIntensityd("image", CT, MRI)(_study(torch.tensor([-1000.0, -200.0, 100.0, 1000.0])))
+        out = AutoIntensityd("image", CT, MRI)(_study(torch.tensor([-1000.0, -200.0, 100.0, 1000.0]), "ct.nii.gz"))
     torch.testing.assert_close(out["image"].flatten(), torch.tensor([0.0, 0.0, 0.5, 1.0]))
-    assert "intensity of s.nii.gz: ct window (minimum value -1000)" in caplog.text
+    assert "intensity of ct.nii.gz: ct window (minimum value -1000)" in caplog.text
 
 
 def test_a_study_without_values_below_minus_500_is_z_scored(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
-        out = AutoIntensityd("image", CT, MRI)(_study(torch.tensor([0.0, 100.0, 200.0, 300.0])))
+        out = AutoIntensityd("image", CT, MRI)(_study(torch.tensor([0.0, 100.0, 200.0, 300.0]), "mr.nii.gz"))
     nonzero = out["image"].flatten()[1:]
     assert float(nonzero.mean()) == pytest.approx(0.0, abs=1e-6) and float(nonzero.std(unbiased=False)) == 1.0
-    assert "z-score (minimum value 0)" in caplog.text
+    assert "intensity of mr.nii.gz: z-score (minimum value 0)" in caplog.text
+
+
+def test_the_choice_is_logged_once_per_study_however_often_it_is_loaded(caplog: pytest.LogCaptureFixture) -> None:
+    """An uncached training run loads its studies at every iteration: the log said the same thing 946 times."""
+    transform = AutoIntensityd("image", CT, MRI)
+    with caplog.at_level(logging.INFO, logger="lib.transforms.auto_intensity"):
+        for _ in range(5):
+            for name in ("once_a.nii.gz", "once_b.nii.gz"):
+                transform(_study(torch.tensor([0.0, 100.0, 200.0, 300.0]), name))
+    assert [r.getMessage().split(":")[0] for r in caplog.records if r.levelno == logging.INFO] == [
+        "intensity of once_a.nii.gz",
+        "intensity of once_b.nii.gz",
+    ]
 
 
 @pytest.mark.parametrize(
