@@ -2,8 +2,9 @@
 
 Per study set, labeled fraction and seed: the same labeled studies (a seeded draw from the training pool), the same
 labeled batches (studies and crops, from their own generator), the same unlabeled batches, and the same supervised
-warm-up checkpoint for every recipe (see ``benchmarks/training.py``); unlabeled data is the only difference between
-the supervised and the semi-supervised recipes. Metrics on a held-out test split that no recipe trains on and that
+warm-up checkpoint for every recipe (see ``benchmarks/training.py``); the supervised recipes pass the unlabeled
+patches through the networks with no loss on them (equal batch-norm batches), and B (``label_terms``) differs from C
+only by the unlabeled loss terms (A also lacks the label-only terms). Metrics on a held-out test split that no recipe trains on and that
 nothing is chosen by: ``--tune`` evaluates on a validation split cut from the training pool instead, with other
 seeds, for trying settings.
 
@@ -288,6 +289,7 @@ def main(argv: list[str]) -> int:
                         "held_out": len(held_out),
                         "held_out_split": "validation" if validation else "test",
                         "labeled_stream_checksum": streams.checksum(iterations),
+                        "unlabeled_stream_checksum": streams.unlabeled_checksum(),
                         "warmup_iterations": start.iterations,
                         "labels": list(study_set.label_names),
                         "train_seconds": train_s,

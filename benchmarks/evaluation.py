@@ -20,6 +20,8 @@ from lib.sliding_window import sliding_window_inferer
 from lib.transforms import preprocessing
 from lib.uncertainty import class_disagreement, class_map, normalized_entropy, subnet_disagreement
 
+from .lesion_metrics import lesion_wise
+
 __all__ = ["CANDIDATE_SCORES", "evaluate", "score_pool", "study_scores"]
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
@@ -69,13 +71,17 @@ def evaluate(
 ) -> dict[str, dict[str, list]]:
     """Per predictor: per-study lists ``dice``/``hd95``/``asd`` (one value per label; ``dice`` alone without
     ``distances``: the surface distances are more than half of the time on the MNI studies, and the loops that read
-    only Dice need none) and the candidate scores of :func:`study_scores` (``disagreement`` for the subnet pair's
-    average only)."""
+    only Dice need none), with a ``lesion`` label also ``lesion_wise_dice``, ``lesion_f1`` and ``lesion_counts``
+    (found, missed, invented; ``benchmarks/lesion_metrics.py``), and the candidate scores of :func:`study_scores`
+    (``disagreement`` for the subnet pair's average only)."""
     network.eval()
     predict, split = _probabilities(network)
     inferer = sliding_window_inferer(config)
     data = Dataset(test, Compose(preprocessing(config, label=True)))
-    metrics = {"dice": DiceMetric(include_background=False, reduction="none")}
+    # A label absent from a study and from its prediction counts 1 (a lesion-free study left lesion-free is right);
+    # MONAI's default would make it NaN, which the means then dropped or counted as 0.
+    metrics = {"dice": DiceMetric(include_background=False, reduction="none", ignore_empty=False)}
+    lesion = config.labels.get("lesion")
     if distances:
         metrics["hd95"] = HausdorffDistanceMetric(include_background=False, percentile=95, reduction="none")
         metrics["asd"] = SurfaceDistanceMetric(include_background=False, symmetric=True, reduction="none")
@@ -91,6 +97,15 @@ def evaluate(
                 kwargs = {} if metric_name == "dice" else {"spacing": list(config.spacing)}
                 value = metric(pred, label, **kwargs)[0].cpu().numpy().astype(float)
                 per_study[metric_name].append([None if not np.isfinite(v) else float(v) for v in value])
+            if lesion is not None:
+                counts = lesion_wise(
+                    (class_map(probs)[0] == lesion).cpu().numpy(), (item["label"][0] == lesion).cpu().numpy()
+                )
+                per_study.setdefault("lesion_wise_dice", []).append(counts.dice)
+                per_study.setdefault("lesion_f1", []).append(counts.f1)
+                per_study.setdefault("lesion_counts", []).append(
+                    [counts.true_positives, counts.false_negatives, counts.false_positives]
+                )
             subnets = (outputs["vnet"], outputs["resnet"]) if name == "averaged" else None
             for score_name, score in study_scores(probs, subnets).items():
                 per_study.setdefault(score_name, []).append(score)

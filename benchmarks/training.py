@@ -38,8 +38,9 @@ __all__ = ["RECIPES", "Recipe", "StepEngine", "Streams", "WarmStart", "draw_stre
 
 @dataclass(frozen=True)
 class Recipe:
-    """A training recipe: ``--conf`` overrides on top of the benchmark's settings (a preset included), and whether
-    unlabeled studies are used at all."""
+    """A training recipe: ``--conf`` overrides on top of the benchmark's settings (a preset included), and whether a
+    loss learns from the unlabeled studies (without, they only pass through the batch norms beside the labeled
+    patches)."""
 
     name: str
     description: str
@@ -69,8 +70,9 @@ RECIPES: dict[str, Recipe] = {
 
 
 def recipe_config(base: dict[str, str], recipe: Recipe) -> AppConfig:
-    config = load_config({**base, **recipe.conf})
-    return config if recipe.semi_supervised else config.model_copy(update={"unlabeled_batch_size": 0})
+    """A recipe's settings. A supervised recipe keeps ``unlabeled_batch_size``: its unlabeled patches go through the
+    batch norms (no loss reads them), so that every recipe normalises batches of the same size."""
+    return load_config({**base, **recipe.conf})
 
 
 class StepEngine(types.SimpleNamespace):
@@ -91,19 +93,23 @@ class Streams:
 
     def checksum(self, iterations: int) -> float:
         """Sum of the labeled images of the first ``iterations`` batches: equal across recipes or they were not
-        paired."""
+        paired, and equal across runs of the same seed."""
         return float(sum(float(b["image"].double().sum()) for b in self.labeled[:iterations]))
+
+    def unlabeled_checksum(self) -> float:
+        """Sum of every unlabeled batch's images."""
+        return float(sum(float(b["image"].double().sum()) for b in self.unlabeled))
 
 
 def _draw(dataset: CacheDataset, batch_size: int, count: int, seed: int) -> list[dict[str, torch.Tensor]]:
-    dataset.transform.set_random_state(seed=seed)
+    """``count`` batches: the studies and every crop and augmentation from ``seed`` alone. MONAI's ``DataLoader``
+    with ``num_workers=0`` reseeds the dataset's transforms from a generator, torch's global one unless it is given
+    one (so the same seed drew other crops in another run); given this draw's own generator, it seeds them from it."""
     generator = torch.Generator().manual_seed(seed)
     sampler = RandomSampler(dataset, replacement=True, num_samples=batch_size * count, generator=generator)
     keys = ("image", "label")
-    return [
-        {k: torch.as_tensor(batch[k]).clone() for k in keys if k in batch}
-        for batch in DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=0)
-    ]
+    loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=0, generator=generator)
+    return [{k: torch.as_tensor(batch[k]).clone() for k in keys if k in batch} for batch in loader]
 
 
 def draw_streams(
@@ -187,7 +193,7 @@ def _loop(
             loss.dice_average = start.dice_average.clone()
         first = start.iterations
     schedule = SemiSupervisedSchedule(iterations, config.warmup_fraction, config.rampup_fraction)
-    unlabeled = streams.unlabeled if recipe.semi_supervised and config.unlabeled_batch_size else None
+    unlabeled = streams.unlabeled if config.unlabeled_batch_size and streams.unlabeled else None
     step = SemiSupervisedIteration(
         unlabeled,
         None,
@@ -195,6 +201,7 @@ def _loop(
         teacher,
         StrongView(seed) if config.strong_augmentation else None,
         CopyPaste(config.copy_paste, seed) if config.copy_paste > 0 else None,
+        unlabeled_loss=recipe.semi_supervised,
     )
     engine = StepEngine(
         network=trained,

@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 class LeasingStrategy(Strategy):
     """Template for ``uncertainty`` and ``random``: subclasses only rank candidates (:meth:`pick`).
 
-    Per request (options: ``client_id``, ``k``, ``skip``):
+    Per request (options: ``client_id``, ``k``, ``skip``, and ``seed`` for ``random``):
 
     - the client's live leases on unlabeled studies come back first (renewed), so asking again is safe;
     - ``skip: true`` releases them instead and picks others;
@@ -37,8 +37,11 @@ class LeasingStrategy(Strategy):
         self.book = book
 
     @abstractmethod
-    def pick(self, candidates: list[str], k: int, datastore: Datastore) -> list[dict[str, Any]]:
-        """Up to ``k`` of ``candidates`` (sorted ids), best first, each ``{"id": ..., <score>: ...}``."""
+    def pick(
+        self, candidates: list[str], k: int, datastore: Datastore, options: ActiveLearningOptions
+    ) -> list[dict[str, Any]]:
+        """Up to ``k`` of ``candidates`` (sorted ids), best first, each ``{"id": ..., <score>: ...}``; ``options``
+        are the request's."""
 
     def __call__(self, request: dict[str, Any], datastore: Datastore) -> dict[str, Any] | None:
         options = check_options(ActiveLearningOptions, _options(request), "active learning")
@@ -67,7 +70,7 @@ class LeasingStrategy(Strategy):
                         f"all {len(unlabeled)} unlabeled studies are leased to other annotators; a lease ends when "
                         f"its label is submitted or after {self.book.lease_seconds / 60:g} min",
                     )
-                handed += self.pick(free, k - len(handed), datastore)
+                handed += self.pick(free, k - len(handed), datastore, options)
             self.book.grant(datastore, [h["id"] for h in handed], client_id, now)
         logger.info("%s: client %s gets %s", type(self).__name__, client_id, [h["id"] for h in handed])
         return {"id": handed[0]["id"], "client_id": client_id, "batch": handed, **_first_scores(handed)}

@@ -11,6 +11,7 @@ from monailabel.interfaces.datastore import Datastore
 from ..config import BATCH_PICKS
 from ..infers import EMBEDDING_KEY, UncertaintyContrastiveInfer
 from ..scoring.mean_uncertainty import STUDY_SCORES, is_current, score_stamp
+from ..server.options import ActiveLearningOptions
 from .batch_selection import diverse_batch, representative_batch
 from .leases import LeaseBook
 from .leasing_strategy import LeasingStrategy
@@ -52,7 +53,9 @@ class MostUncertain(LeasingStrategy):
         self.pool_factor = pool_factor
         self.batch_pick = batch_pick
 
-    def pick(self, candidates: list[str], k: int, datastore: Datastore) -> list[dict[str, Any]]:
+    def pick(
+        self, candidates: list[str], k: int, datastore: Datastore, options: ActiveLearningOptions
+    ) -> list[dict[str, Any]]:
         stamp = score_stamp(self.infer_task)
         scores: dict[str, float] = {}
         embeddings: dict[str, list[float]] = {}

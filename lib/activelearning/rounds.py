@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import statistics
 from dataclasses import dataclass
 from typing import Any
@@ -21,21 +22,29 @@ from .prelabel_agreement import PRELABEL_DICE_KEY
 __all__ = ["TrainingRun", "labeling_rounds", "training_runs"]
 
 
+# How the train task names a label's Dice among its metrics (``lib/trainers/label_dice.py``).
+_LABEL_DICE = re.compile(r"^(?:val|train)_(.+)_mean_dice$")
+
+
 @dataclass(frozen=True)
 class TrainingRun:
     start_ts: float
     validation_dice: float | None
+    validation_dice_per_label: dict[str, float] | None = None
 
 
 def training_runs(model_dir: str) -> list[TrainingRun]:
     """Every run's stats file (``<model_dir>/<run name>/stats_<run id>.json``, written by the publisher each epoch),
-    oldest first."""
+    oldest first: the best key metric (the mean over labels) and each label's Dice of the published model."""
     runs = []
     for path in glob.glob(os.path.join(model_dir, "*", "stats_*.json")):
         with open(path) as f:
             stats = json.load(f)
         best = stats.get("best_metric")
-        runs.append(TrainingRun(float(stats["start_ts"]), None if best in (None, -1) else float(best)))
+        metrics = stats.get("published_model_metrics") or {}
+        per_label = {m.group(1): float(v) for k, v in metrics.items() if (m := _LABEL_DICE.match(k))}
+        dice = None if best in (None, -1) else float(best)
+        runs.append(TrainingRun(float(stats["start_ts"]), dice, per_label or None))
     return sorted(runs, key=lambda run: run.start_ts)
 
 
@@ -64,8 +73,9 @@ def _mean(values: list[float]) -> float | None:
 
 
 def labeling_rounds(datastore: Datastore, runs: list[TrainingRun], threshold: float, window: int) -> dict[str, Any]:
-    """Per round: labels submitted, labeled in all, the run's validation Dice, mean pre-label agreement and median
-    annotation time of the round's submissions; then the stop signal over the last ``window`` submissions."""
+    """Per round: labels submitted, labeled in all, the run's validation Dice (the mean over labels, and each label's
+    of the published model), mean pre-label agreement and median annotation time of the round's submissions; then
+    the stop signal over the last ``window`` submissions."""
     submissions = _submissions(datastore)
     bounds = [float("-inf")] + [run.start_ts for run in runs] + [float("inf")]
     rounds, labeled = [], 0
@@ -83,6 +93,7 @@ def labeling_rounds(datastore: Datastore, runs: list[TrainingRun], threshold: fl
                 "submitted": len(inside),
                 "labeled": labeled,
                 "validation_dice": runs[index].validation_dice if trained else None,
+                "validation_dice_per_label": runs[index].validation_dice_per_label if trained else None,
                 "prelabel_dice_mean": _mean(dice),
                 "annotation_seconds_median": statistics.median(seconds) if seconds else None,
             }

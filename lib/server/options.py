@@ -122,6 +122,10 @@ class ActiveLearningOptions(BaseModel):
     ] = None
     k: Annotated[int, Field(ge=1, description="an integer >= 1 (how many studies to hand out)")] = None
     skip: Annotated[bool, Field(description="true or false (true: release the studies you hold, get others)")] = None
+    # Benchmarks repeat a ``random`` loop with it; without it (the server's default) the draw is unseeded.
+    seed: Annotated[
+        int, Field(ge=0, description="an integer >= 0 (random: the same free studies and seed give the same draw)")
+    ] = None
 
 
 def check_options(

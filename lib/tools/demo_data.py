@@ -135,7 +135,7 @@ def write_studies(
     return ids
 
 
-KINDS = ("synthetic", "mni", "mni_sites")
+KINDS = ("synthetic", "mni", "mni_sites", "mni_lesions")
 
 
 def main() -> None:
@@ -150,7 +150,9 @@ def main() -> None:
         default="synthetic",
         help="synthetic: CT-like organ and lesions (labels organ 1, lesion 2); mni: brain MR of real anatomy from the "
         "MNI template (gray_matter 1, white_matter 2; start the server with --conf labels "
-        '\'{"gray_matter":1,"white_matter":2}\'); mni_sites: the same subjects from three sites',
+        '\'{"gray_matter":1,"white_matter":2}\'); mni_sites: the same subjects from three sites; mni_lesions: '
+        "those with synthetic lesions in 40 %% of them (white_matter 1, lesion 2; --conf labels "
+        '\'{"white_matter":1,"lesion":2}\')',
     )
     parser.add_argument(
         "--shape",
@@ -165,11 +167,11 @@ def main() -> None:
     if args.kind == "synthetic":
         ids = generate(args.out, args.num, args.labeled, args.seed, tuple(args.shape or (64, 64, 40)))
     else:
+        from .lesions import LADDER
         from .mni_data import generate_mni  # imports this module
 
-        ids = generate_mni(
-            args.out, args.num, args.labeled, args.seed, args.spacing, args.shape, sites=args.kind == "mni_sites"
-        )
+        sites, lesions = args.kind in ("mni_sites", "mni_lesions"), LADDER[0] if args.kind == "mni_lesions" else None
+        ids = generate_mni(args.out, args.num, args.labeled, args.seed, args.spacing, args.shape, sites, lesions)
     logger.info("wrote %d %s studies (%d labeled) to %s", len(ids), args.kind, args.labeled, args.out)
 
 

@@ -30,10 +30,22 @@ from monai.transforms import Compose, Rand3DElasticd, RandAffined, RandBiasField
 from scipy.ndimage import zoom
 
 from .demo_data import StudyMaker, write_studies
+from .lesions import LADDER, MAX_LESIONS, LesionRecipe, insert_lesions
 
-__all__ = ["MNI_LABELS", "SITES", "THICK_SLICES", "default_shape", "mni_maker", "site_of", "thick_slices"]
+__all__ = [
+    "LESION_LABELS",
+    "MNI_LABELS",
+    "SITES",
+    "THICK_SLICES",
+    "default_shape",
+    "has_lesions",
+    "mni_maker",
+    "site_of",
+    "thick_slices",
+]
 
 MNI_LABELS = {"gray_matter": 1, "white_matter": 2}
+LESION_LABELS = {"white_matter": 1, "lesion": 2}
 # Where study i of a three-site set was acquired: SITES[i % len(SITES)].
 SITES = ("A", "A", "A", "B", "C")
 THICK_SLICES = 3
@@ -46,6 +58,12 @@ _FIELD_OF_VIEW_MM = (192.0, 224.0, 192.0)
 def site_of(study: str) -> str:
     """The site of a three-site study id (``subject_007`` -> ``A``)."""
     return SITES[int(study.rsplit("_", 1)[1]) % len(SITES)]
+
+
+def has_lesions(index: int, recipe: LesionRecipe = LADDER[0]) -> bool:
+    """Whether study ``index`` of a lesion set has lesions: of every 25 consecutive studies, 5 per residue of the
+    recipe, one of each site's 5 (lesions follow the index, so every split of a pool holds about the same share)."""
+    return (index % len(SITES) + index // len(SITES)) % len(SITES) in recipe.residues
 
 
 def default_shape(spacing: float) -> tuple[int, int, int]:
@@ -77,16 +95,24 @@ def _center_fit(volume: np.ndarray, shape: Sequence[int]) -> np.ndarray:
 
 
 def thick_slices(volume: np.ndarray) -> np.ndarray:
-    """Each block of ``THICK_SLICES`` slices along the last axis averaged into one, then interpolated back."""
-    blocks = volume.reshape(*volume.shape[:2], -1, THICK_SLICES).mean(axis=-1)
-    return zoom(blocks, np.divide(volume.shape, blocks.shape), order=1)
+    """Each block of ``THICK_SLICES`` slices along the last axis averaged into one, then interpolated back (a last
+    block cut short by the volume's edge is completed by repeating its last slice)."""
+    extra = -volume.shape[-1] % THICK_SLICES
+    padded = np.pad(volume, [(0, 0), (0, 0), (0, extra)], mode="edge") if extra else volume
+    blocks = padded.reshape(*padded.shape[:2], -1, THICK_SLICES).mean(axis=-1)
+    return zoom(blocks, np.divide(padded.shape, blocks.shape), order=1)[..., : volume.shape[-1]]
 
 
-def mni_maker(spacing: float, shape: Sequence[int] | None = None, sites: bool = False) -> StudyMaker:
-    """A study maker for :func:`~lib.tools.demo_data.write_studies`: (image, label, affine) of subject ``index``."""
+def mni_maker(
+    spacing: float, shape: Sequence[int] | None = None, sites: bool = False, lesions: LesionRecipe | None = None
+) -> StudyMaker:
+    """A study maker for :func:`~lib.tools.demo_data.write_studies`: (image, label, affine) of subject ``index``.
+
+    With ``lesions`` (a recipe): subject ``index`` as without, and where :func:`has_lesions` says so, 1 to 3
+    lesions inserted (``lib/tools/lesions.py``) from a random stream of their own, so that the anatomy and the
+    acquisition stay those of the same subject without lesions; labels ``LESION_LABELS`` (white matter 1, lesion 2;
+    grey matter is background)."""
     shape = tuple(shape or default_shape(spacing))
-    if sites and shape[-1] % THICK_SLICES:
-        raise ValueError(f"the last side of shape must be a multiple of {THICK_SLICES} for site B, got {shape}")
     template = _template(float(spacing), shape)
     voxels = _REFERENCE_SPACING / spacing  # reference-spacing voxels -> voxels at this spacing
     keys = ("t1", "gm", "wm")
@@ -121,6 +147,12 @@ def mni_maker(spacing: float, shape: Sequence[int] | None = None, sites: bool = 
         warped = deform({k: torch.as_tensor(template[k][None]) for k in keys})
         t1, gm, wm = (np.asarray(warped[k][0]) for k in keys)
         label = np.argmax(np.stack([np.clip(1.0 - gm - wm, 0.0, 1.0), gm, wm]), axis=0).astype(np.uint8)
+        if lesions is not None:
+            lesion_rng = rng.spawn(1)[0]  # does not advance ``rng``: the acquisition draws below stay the same
+            count = int(lesion_rng.integers(1, MAX_LESIONS + 1)) if has_lesions(index, lesions) else 0
+            t1, tissue, _ = insert_lesions(lesion_rng, t1, label, 2, spacing, count, 3, lesions)
+            label = np.select([tissue == 2, tissue == 3], [LESION_LABELS["white_matter"], LESION_LABELS["lesion"]], 0)
+            label = label.astype(np.uint8)
         if site == "C":
             t1 = np.clip(t1, 0.0, None) ** rng.uniform(0.4, 0.6)
         image = np.asarray(bias(t1[None]))[0] * rng.uniform(0.85, 1.15)
@@ -141,6 +173,7 @@ def generate_mni(
     spacing: float,
     shape: Sequence[int] | None = None,
     sites: bool = False,
+    lesions: LesionRecipe | None = None,
 ) -> list[str]:
     """Write ``num`` subjects as a MONAI Label datastore (the first ``labeled`` with a final label)."""
-    return write_studies(out, num, labeled, seed, mni_maker(spacing, shape, sites), prefix="subject")
+    return write_studies(out, num, labeled, seed, mni_maker(spacing, shape, sites, lesions), prefix="subject")

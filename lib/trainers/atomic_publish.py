@@ -26,27 +26,35 @@ logger = logging.getLogger(__name__)
 
 
 class AtomicPublishStatsAndModel(PublishStatsAndModel):
-    """Same stats and the same publishing rule (the best checkpoint, when it differs), each written atomically."""
+    """Same stats and the same publishing rule (the best checkpoint, when it differs), each written atomically; the
+    stats also hold ``published_model_metrics``, the metrics of the epoch whose checkpoint was published (MONAI
+    Label's stats give the best key metric alone, and the other metrics of the last epoch)."""
 
     def __init__(self, stats_path: str | None, publish_path: str | None, key_metric_filename: str, *args: Any) -> None:
         super().__init__(stats_path, publish_path, key_metric_filename, *args)
         self.stats_path, self.publish_path, self.key_metric_filename = stats_path, publish_path, key_metric_filename
+        self.published_metrics: dict[str, float] | None = None
 
     @classmethod
     def like(cls, publisher: PublishStatsAndModel) -> AtomicPublishStatsAndModel:
         return cls(*publisher_arguments(publisher))
 
     def iteration_completed(self) -> dict:
-        stats = prepare_stats(self.start_ts, self.trainer, self.evaluator)
-        text = json.dumps(stats, indent=2)
-        atomic_write_text(os.path.join(self.output_dir, f"stats_{self.run_id}.json"), text)
-        if self.stats_path:
-            atomic_write_text(self.stats_path, text)
         best = os.path.join(self.output_dir, self.key_metric_filename)
         if self.publish_path and os.path.exists(best):
             if not os.path.exists(self.publish_path) or not filecmp.cmp(self.publish_path, best, shallow=False):
                 atomic_copy(best, self.publish_path)
                 logger.info("New Model published: %s => %s", best, self.publish_path)
+                # The checkpoint saver wrote ``best`` in this same epoch event: these are its metrics.
+                metrics = (self.evaluator or self.trainer).state.metrics
+                self.published_metrics = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+        stats = prepare_stats(self.start_ts, self.trainer, self.evaluator)
+        if self.published_metrics is not None:
+            stats["published_model_metrics"] = self.published_metrics
+        text = json.dumps(stats, indent=2)
+        atomic_write_text(os.path.join(self.output_dir, f"stats_{self.run_id}.json"), text)
+        if self.stats_path:
+            atomic_write_text(self.stats_path, text)
         return stats
 
 

@@ -26,6 +26,11 @@ def _float(outputs: tuple[SubnetOutput, SubnetOutput]) -> tuple[SubnetOutput, Su
     return tuple(SubnetOutput(*(t.float() for t in out)) for out in outputs)  # type: ignore[return-value]
 
 
+def _labeled_part(out: SubnetOutput, n: int) -> SubnetOutput:
+    """The first ``n`` items (a slice of the whole batch would still cost its backward a copy)."""
+    return out if out.logits.shape[0] == n else SubnetOutput(*(t[:n] for t in out))
+
+
 class SemiSupervisedIteration:
     """Takes the engine's labeled batch and, once the schedule's warm-up is over, the next unlabeled batch from its
     own loader (cycling it); runs both subnets once on the concatenation (on this CPU two batches of one patch cost
@@ -37,6 +42,10 @@ class SemiSupervisedIteration:
     patch in each of them (learnt from its labels, not the teacher's pseudo-labels). The engine's ``network`` must
     accept ``return_subnets=True`` and its ``loss_function`` must be the combined loss. A class rather than a closure so
     that the trainer stays picklable for MONAI Label's multi-GPU spawn.
+
+    Without ``unlabeled_loss`` (the benchmarks' supervised recipes) the unlabeled patches still go through the
+    students beside the labeled ones, so that their batch norms normalise batches of the same size as the
+    semi-supervised recipe's, but no loss term reads them.
 
     With ``autocast_dtype`` the forward pass runs in mixed precision and the losses in float32 (entropy percentiles
     and prototype sums lose too much in 16 bits); float16 gradients are scaled against underflow.
@@ -54,6 +63,7 @@ class SemiSupervisedIteration:
         teacher: AveragedModel | None = None,
         strong_view: Callable[[torch.Tensor], torch.Tensor] | None = None,
         copy_paste: CopyPaste | None = None,
+        unlabeled_loss: bool = True,
     ) -> None:
         self.unlabeled_loader = unlabeled_loader
         self.autocast_dtype = autocast_dtype
@@ -61,6 +71,7 @@ class SemiSupervisedIteration:
         self.teacher = teacher
         self.strong_view = strong_view
         self.copy_paste = copy_paste
+        self.unlabeled_loss = unlabeled_loss
         self._unlabeled: Iterator[dict[str, Any]] | None = None
         self._passes = 0
         self._scaler: torch.amp.GradScaler | None = None
@@ -97,6 +108,8 @@ class SemiSupervisedIteration:
         n = images.shape[0]
         weak = images if unlabeled is None else torch.cat([images, unlabeled.to(images.device, images.dtype)])
         strong = weak
+        if not self.unlabeled_loss:
+            unlabeled = None  # the unlabeled patches pass through the batch norms, and nothing learns from them
         if unlabeled is not None and self.strong_view is not None:
             with record_function("strong view"):
                 strong = torch.cat([images, self.strong_view(weak[n:])])
@@ -113,12 +126,16 @@ class SemiSupervisedIteration:
         if self.teacher is not None and engine.loss_function.needs_teacher(unlabeled is not None):
             self.teacher.eval()
             with record_function("teacher forward"), torch.no_grad(), autocast(self.autocast_dtype, weak.device):
-                teacher_out = _float(self.teacher.module(weak, return_subnets=True))
+                teacher_out = _float(
+                    self.teacher.module(weak if unlabeled is not None else images, return_subnets=True)
+                )
 
         engine.network.train()
         engine.optimizer.zero_grad(set_to_none=True)
         with record_function("students forward"), autocast(self.autocast_dtype, weak.device):
             out_a, out_b = engine.network(strong, return_subnets=True)
+        if unlabeled is None:
+            out_a, out_b = _labeled_part(out_a, n), _labeled_part(out_b, n)
         out_a, out_b = _float((out_a, out_b))
         with record_function("loss"):
             terms = engine.loss_function(out_a, out_b, labels, n, ramp=ramp, teacher=teacher_out, pasted=pasted)

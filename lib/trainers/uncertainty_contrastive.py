@@ -35,6 +35,7 @@ from ..server.options import check_train_options
 from ..sliding_window import sliding_window_inferer
 from ..transforms import CopyPaste, StrongView, preprocessing, study_loads
 from .atomic_publish import replace_publisher, resume_path
+from .label_dice import label_dice_metrics
 from .mean_teacher import mean_teacher
 from .multi_process import MultiProcessTraining
 from .request_defaults import merged_request
@@ -317,6 +318,13 @@ class UncertaintyContrastiveTrain(MultiProcessTraining, BasicTrainTask):
     def train_post_transforms(self, context: Context) -> list:
         n = self.app_config.num_classes
         return [AsDiscreted(keys=("pred", "label"), argmax=(True, False), to_onehot=(n, n))]
+
+    def train_key_metric(self, context: Context) -> dict:
+        return label_dice_metrics(self.app_config.labels, self.TRAIN_METRIC_MEAN_DICE, "train")
+
+    def val_key_metric(self, context: Context) -> dict:
+        """The best checkpoint (the published model) is the one of the highest mean over labels."""
+        return label_dice_metrics(self.app_config.labels, self.VAL_METRIC_MEAN_DICE, "val")
 
     def val_inferer(self, context: Context) -> Inferer:
         return sliding_window_inferer(self.app_config)

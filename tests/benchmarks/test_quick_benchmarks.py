@@ -14,11 +14,11 @@ import pytest
 from lib.tools.server_process import ROOT
 
 
-def _run(name: str, out: Path, data: Path, *extra: str) -> dict:
+def _run(name: str, out: Path, data: Path, *extra: str, result: str | None = None) -> dict:
     command = [sys.executable, "-m", "benchmarks", name, "--quick", "--out", str(out), "--data", str(data), *extra]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return json.loads((out / f"{name}.json").read_text())
+    return json.loads((out / f"{result or name}.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +156,33 @@ def test_training_profile_splits_an_iteration_and_times_a_first_model(tmp_path: 
     assert len(first["epoch_seconds"]) == first["request"]["max_epochs"]
     # The request named no dataset: each of the 4 studies was loaded once in the whole run.
     assert first["study_loads"] == [{"loads": 4, "studies": 4, "dataset": "CacheDataset"}]
+
+
+def test_lesion_set_describes_its_lesions_and_draws_a_preview(tmp_path: Path, data: Path) -> None:
+    result = _run("lesion_set", tmp_path, data)
+    rows = result["studies"]
+    assert [bool(r["lesions"]) for r in rows] == [r["has_lesions"] for r in rows]
+    assert all(1 <= len(r["lesions"]) <= 3 for r in rows if r["has_lesions"])
+    # The smallest semi-axis allowed is 2 voxels: no lesion is a speck.
+    assert all(lesion["voxels"] >= 20 for r in rows for lesion in r["lesions"])
+    assert (tmp_path / "lesion_set.png").stat().st_size > 10_000
+
+
+def test_lesion_evidence_runs_both_parts_with_lesion_metrics(tmp_path: Path, data: Path) -> None:
+    headroom = _run("lesion_evidence", tmp_path, data, "headroom")
+    assert {(r["fraction"], r["held_out_split"]) for r in headroom["runs"]} == {
+        (0.25, "validation"),
+        (1.0, "validation"),
+    }
+    assert headroom["decision"]["budget"] in (1120, 2240)
+    semi = _run("lesion_evidence", tmp_path, data, "semi_supervised", result="lesion_semi_supervised")
+    few = [r for r in semi["runs"] if r["fraction"] == 0.25]
+    assert {r["recipe"] for r in few} == {"supervised", "label_terms", "default"}
+    assert len({(r["labeled_stream_checksum"], r["unlabeled_stream_checksum"]) for r in few}) == 1
+    for run in semi["runs"]:
+        summary = run["summary"]
+        assert 0.0 <= summary["lesion_dice"] <= 1.0 and 0.0 <= summary["lesion_f1"] <= 1.0
+        assert run["held_out_split"] == "test"
 
 
 def test_load_compares_task_niceness_zero_with_the_default(tmp_path: Path, data: Path) -> None:

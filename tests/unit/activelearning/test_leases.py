@@ -227,3 +227,20 @@ def _scored(datastore: LocalDatastore, tmp_path: Path):
     for index, image_id in enumerate(sorted(datastore.get_unlabeled_images())):
         datastore.update_image_info(image_id, {"mean_uncertainty": index / 10, "mean_uncertainty_ts": model_ts})
     return task
+
+
+def test_a_seeded_random_draw_repeats_and_an_unseeded_one_still_works(tmp_path: Path, clock: Clock) -> None:
+    """A benchmark's random loop can be run again: the same free studies and seed give the same studies."""
+    draws = []
+    for copy in ("a", "b"):
+        demo_data.generate(tmp_path / copy, num=10, labeled=0, seed=5, shape=(8, 8, 8))
+        store, book = LocalDatastore(str(tmp_path / copy), auto_reload=False), LeaseBook(LEASE)
+        book.now = clock
+        draws.append(_ids(RandomFree(book)({"client_id": "benchmark", "k": 3, "seed": 7}, store)))
+    assert draws[0] == draws[1] and len(set(draws[0])) == 3
+    book = LeaseBook(LEASE)
+    book.now = clock
+    unseeded = RandomFree(book)({"client_id": "someone", "k": 2}, LocalDatastore(str(tmp_path / "a")))
+    assert len(_ids(unseeded)) == 2 and not set(_ids(unseeded)) & set(draws[0])  # the leased ones are not free
+    with pytest.raises(InvalidInputError, match="seed"):
+        RandomFree(LeaseBook(LEASE))({"seed": -1}, LocalDatastore(str(tmp_path / "a"), auto_reload=False))

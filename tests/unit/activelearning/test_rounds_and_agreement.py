@@ -105,3 +105,14 @@ def test_training_runs_are_read_from_the_publishers_stats_files(tmp_path: Path) 
         (tmp_path / run).mkdir()
         (tmp_path / run / f"stats_{start}.json").write_text(json.dumps({"start_ts": start, "best_metric": best}))
     assert training_runs(str(tmp_path)) == [TrainingRun(100.0, None), TrainingRun(200.0, 0.8)]
+
+
+def test_each_labels_dice_of_the_published_model_is_read_per_run(tmp_path: Path) -> None:
+    (tmp_path / "train_01").mkdir()
+    metrics = {"val_mean_dice": 0.6, "val_white_matter_mean_dice": 0.9, "val_lesion_mean_dice": 0.3, "other": 1.0}
+    stats = {"start_ts": 100, "best_metric": 0.6, "published_model_metrics": metrics}
+    (tmp_path / "train_01" / "stats_100.json").write_text(json.dumps(stats))
+    runs = training_runs(str(tmp_path))
+    assert runs == [TrainingRun(100.0, 0.6, {"white_matter": 0.9, "lesion": 0.3})]
+    report = labeling_rounds(_labeled_store(tmp_path / "store", []), runs, threshold=0.9, window=2)
+    assert report["rounds"][0]["validation_dice_per_label"] == {"white_matter": 0.9, "lesion": 0.3}
