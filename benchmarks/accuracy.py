@@ -4,9 +4,9 @@ Per study set, labeled fraction and seed: the same labeled studies (a seeded dra
 labeled batches (studies and crops, from their own generator), the same unlabeled batches, and the same supervised
 warm-up checkpoint for every recipe (see ``benchmarks/training.py``); the supervised recipes pass the unlabeled
 patches through the networks with no loss on them (equal batch-norm batches), and B (``label_terms``) differs from C
-only by the unlabeled loss terms (A also lacks the label-only terms). Metrics on a held-out test split that no recipe trains on and that
-nothing is chosen by: ``--tune`` evaluates on a validation split cut from the training pool instead, with other
-seeds, for trying settings.
+only by the unlabeled loss terms (A also lacks the label-only terms). Metrics on a held-out test split that no
+recipe trains on and that nothing is chosen by: ``--tune`` evaluates on a validation split cut from the training pool
+instead, with other seeds, for trying settings.
 
 The decision rule (docs/benchmarks.md "Decision rule", written before the run): on MNI at 10 % labels the mean
 paired C - A (Dice averaged over labels, the served prediction) is >= +3 Dice points and C is ahead of A in at least
