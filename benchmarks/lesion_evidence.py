@@ -4,6 +4,7 @@ study set with lesions", written before the runs.
 
     python -m benchmarks lesion_evidence headroom [--level L]            # validation split, seeds 0-2
     python -m benchmarks lesion_evidence semi_supervised --level L --iterations N   # test split, seeds 0-4
+    python -m benchmarks lesion_evidence ablation --level L --iterations N   # C + PDCR, C + UAFS: validation, 0-2
     ... [--seeds S ...] [--resume]   # a run split by seed: --resume keeps the runs already in the results folder
 
 Each run trains with the app's own pieces in process (``benchmarks/training.py``): per seed the same labeled and
@@ -47,6 +48,9 @@ QUICK_CONF = {**CONF, "patch_size": "[16,16,16]"}
 HEADROOM_SEEDS = (0, 1, 2)
 SEMI_SUPERVISED_SEEDS = (0, 1, 2, 3, 4)
 CEILING_SEEDS = (0, 1, 2)
+# The ablation rows (validation split): C with PDCR, and C with UAFS in the decoders.
+ABLATIONS = ("pdcr", "feature_selection")
+ABLATION_SEEDS = (0, 1, 2)
 HEADROOM_POINTS = 10.0
 RECOVERED_SHARE = 0.5
 WHITE_MATTER_TOLERANCE_POINTS = -0.5
@@ -90,6 +94,7 @@ def run_seed(
     data: Path,
     done: set[tuple],
     bar: tqdm,
+    checkpoints: tuple[int, ...] = (),
 ) -> list[dict[str, Any]]:
     """Every recipe of one seed at one labeled fraction, from one set of streams and one shared warm-up."""
     todo = [r for r in recipes if (level, fraction, seed, r, plan["iterations"]) not in done]
@@ -103,10 +108,17 @@ def run_seed(
     base = {**conf, **dataset.conf}
     iterations, dev = plan["iterations"], device()
     streams = draw_streams(recipe_config(base, RECIPES["default"]), labeled, unlabeled, iterations, seed)
-    start = warm_up(recipe_config(base, RECIPES["supervised"]), streams, iterations, seed, dev)
+    # One shared warm-up per network structure: a recipe that adds blocks (UAFS) warms up its own network on the
+    # same batches.
+    starts: dict[bool, Any] = {}
     runs = []
     for recipe_name in todo:
         config = recipe_config(base, RECIPES[recipe_name])
+        structure = config.feature_selection
+        if structure not in starts:
+            supervised = recipe_config({**base, "feature_selection": str(structure).lower()}, RECIPES["supervised"])
+            starts[structure] = warm_up(supervised, streams, iterations, seed, dev)
+        start = starts[structure]
         curve: list[dict[str, Any]] = []
 
         def checkpoint(step: int, model: Any, config: Any = config, curve: list = curve) -> None:
@@ -116,7 +128,6 @@ def run_seed(
 
         bar.set_postfix_str(f"level {level} {fraction:.0%} seed {seed} {recipe_name}")
         started = time.time()
-        checkpoints = plan["checkpoints"] if held_out == "validation" else ()
         model = train_recipe(
             RECIPES[recipe_name], config, streams, iterations, seed, dev, start, bar, checkpoints, checkpoint
         )
@@ -226,9 +237,37 @@ def semi_supervised_decision(runs: list[dict[str, Any]], level: int, plan: dict)
     }
 
 
+def ablation_decision(runs: list[dict[str, Any]], level: int, plan: dict) -> dict[str, Any]:
+    """Per ablation, X - C on the validation split; X becomes a default only if lesion Dice X - C has a paired 95 %
+    interval above 0, X is ahead on every seed and white-matter Dice X - C is at least -0.5 points."""
+    by = {
+        (r["recipe"], r["seed"]): r["summary"]
+        for r in runs
+        if r["level"] == level and r["fraction"] == plan["fraction"]
+    }
+    rows = {}
+    for name in ABLATIONS:
+        seeds = sorted(s for (recipe, s) in by if recipe == name and ("default", s) in by)
+        if len(seeds) < 2:
+            continue
+        lesion = 100 * np.array([by[(name, s)]["lesion_dice"] - by[("default", s)]["lesion_dice"] for s in seeds])
+        white = 100 * np.array(
+            [by[(name, s)]["white_matter_dice"] - by[("default", s)]["white_matter_dice"] for s in seeds]
+        )
+        low, high = _interval(lesion)
+        rows[name] = {
+            "seeds": seeds,
+            "lesion_minus_default_points": lesion.tolist(),
+            "interval_points": [low, high],
+            "white_matter_minus_default_points": white.tolist(),
+            "becomes_default": bool(low > 0 and (lesion > 0).all() and white.mean() >= WHITE_MATTER_TOLERANCE_POINTS),
+        }
+    return {"level": level, "split": "validation", "ablations": rows}
+
+
 def main(argv: list[str]) -> int:
     parser = benchmark_parser("lesion_evidence", DESCRIPTION)
-    parser.add_argument("part", choices=("headroom", "semi_supervised"))
+    parser.add_argument("part", choices=("headroom", "semi_supervised", "ablation"))
     parser.add_argument("--level", type=int, default=0, help="the ladder's level (lib/tools/lesions.py LADDER)")
     parser.add_argument("--iterations", type=int, help="training iterations (the budget the headroom check chose)")
     parser.add_argument("--seeds", type=int, nargs="+", help="only these seeds")
@@ -246,10 +285,13 @@ def main(argv: list[str]) -> int:
             (1.0, s, ("supervised",)) for s in HEADROOM_SEEDS
         ]
         held_out = "validation"
-    else:
+    elif args.part == "semi_supervised":
         jobs = [(plan["fraction"], s, ("supervised", "label_terms", "default")) for s in SEMI_SUPERVISED_SEEDS]
         jobs += [(1.0, s, ("supervised",)) for s in CEILING_SEEDS]
         held_out = "test"
+    else:
+        jobs = [(plan["fraction"], s, ("default",) + ABLATIONS) for s in ABLATION_SEEDS]
+        held_out = "validation"
     if args.quick:
         jobs = [j for j in jobs if j[1] == 0]
     jobs = [j for j in jobs if not args.seeds or j[1] in args.seeds]
@@ -257,11 +299,14 @@ def main(argv: list[str]) -> int:
     total = sum(len(recipes) for *_, recipes in jobs) * plan["iterations"]
     with tqdm(total=total, desc=f"lesion {args.part}", unit="it") as bar:
         for fraction, seed, recipes in jobs:
-            runs += run_seed(args.level, fraction, seed, recipes, plan, conf, held_out, args.data, done, bar)
+            checkpoints = plan["checkpoints"] if args.part == "headroom" else ()
+            runs += run_seed(
+                args.level, fraction, seed, recipes, plan, conf, held_out, args.data, done, bar, checkpoints
+            )
             done = {_key(r) for r in runs}
             write_json(path, {"plan": plan, "conf": conf, "runs": runs})
-    decide = headroom_decision if args.part == "headroom" else semi_supervised_decision
-    decision = decide(runs, args.level, plan)
+    decide = {"headroom": headroom_decision, "semi_supervised": semi_supervised_decision}.get(args.part)
+    decision = decide(runs, args.level, plan) if decide else ablation_decision(runs, args.level, plan)
     write_json(path, {"plan": plan, "conf": conf, "seconds": time.time() - started, "decision": decision, "runs": runs})
     if args.part == "semi_supervised" and decision is not None:
         rows = [("C - B", decision["c_minus_b_points"]), ("C - A", decision["c_minus_a_points"])]

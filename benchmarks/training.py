@@ -65,6 +65,11 @@ RECIPES: dict[str, Recipe] = {
         Recipe("no_bidirectional", "C without uncertainty weighting", {"bidirectional_weight": "0"}),
         Recipe("pdcr", "C + patch-level contrastive regularisation", {"pdcr_weight": "0.1"}),
         Recipe("copy_paste", "C + copy-paste of labeled boxes into unlabeled patches (BCP)", {"copy_paste": "0.67"}),
+        Recipe(
+            "feature_selection",
+            "C + uncertainty-aware feature selection in the decoders (UAFS)",
+            {"feature_selection": "true"},
+        ),
     )
 }
 

@@ -108,6 +108,7 @@ class AppConfig(BaseModel):
     contrastive_temperature: PositiveFloat
     contrastive_band: Percent
     projection_dim: NonNegativeInt
+    feature_selection: StrictBool
     prototype_momentum: UnitInterval
     contrastive_max_voxels: PositiveInt
     pdcr_weight: NonNegativeFloat

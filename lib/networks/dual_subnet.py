@@ -33,7 +33,8 @@ def averaged_softmax(out_a: SubnetOutput | torch.Tensor, out_b: SubnetOutput | t
 
 class DualSubnetSegmenter(nn.Module):
     """Subnet A (V-Net) and subnet B (ResNet-34 encoder + V-Net decoder), after Jarimijafarbigloo et al., MIDL 2024,
-    and MCF (Wang et al., CVPR 2023).
+    and MCF (Wang et al., CVPR 2023); with ``feature_selection``, an uncertainty-aware feature selection block after
+    each decoder stage of both (``lib/networks/feature_selection.py``).
 
     ``forward`` returns the two subnets' softmax probabilities averaged: the prediction used for validation,
     inference and scoring, so that MONAI's inferers and evaluators can use the pair like any segmentation network.
@@ -49,20 +50,27 @@ class DualSubnetSegmenter(nn.Module):
         norm: str = "batch",
         dropout: float = 0.0,
         projection_dim: int = 0,
+        feature_selection: bool = False,
     ) -> None:
         super().__init__()
         if num_classes < 2:
             raise ValueError(f"num_classes must count background and at least one label, got {num_classes}")
         self.num_classes = num_classes
-        self.vnet = EncoderDecoder(VNetEncoder(in_channels, width, norm, dropout), num_classes, norm, projection_dim)
-        self.resnet = EncoderDecoder(
-            ResNet34Encoder(in_channels, width, norm, dropout), num_classes, norm, projection_dim
-        )
+        heads = dict(norm=norm, projection_dim=projection_dim, feature_selection=feature_selection)
+        self.vnet = EncoderDecoder(VNetEncoder(in_channels, width, norm, dropout), num_classes, **heads)
+        self.resnet = EncoderDecoder(ResNet34Encoder(in_channels, width, norm, dropout), num_classes, **heads)
 
     @classmethod
     def from_config(cls, config: Any) -> DualSubnetSegmenter:
         """The pair an ``AppConfig`` describes (one place for the app, its tasks and the benchmarks)."""
-        return cls(1, config.num_classes, config.width, dropout=config.dropout, projection_dim=config.projection_dim)
+        return cls(
+            1,
+            config.num_classes,
+            config.width,
+            dropout=config.dropout,
+            projection_dim=config.projection_dim,
+            feature_selection=config.feature_selection,
+        )
 
     def forward(
         self, x: torch.Tensor, return_subnets: bool = False

@@ -23,10 +23,17 @@ class EncoderDecoder(nn.Module):
     (SimCLR's projection head, Chen et al. 2020) instead of the 4-16 features the segmentation head reads: contrasting
     those directly pulls on the very features the classifier uses, which is close to entropy minimisation."""
 
-    def __init__(self, encoder: nn.Module, num_classes: int, norm: str = "batch", projection_dim: int = 0) -> None:
+    def __init__(
+        self,
+        encoder: nn.Module,
+        num_classes: int,
+        norm: str = "batch",
+        projection_dim: int = 0,
+        feature_selection: bool = False,
+    ) -> None:
         super().__init__()
         self.encoder = encoder
-        self.decoder = VNetDecoder(encoder.out_channels, norm=norm)
+        self.decoder = VNetDecoder(encoder.out_channels, norm, num_classes if feature_selection else 0)
         channels = self.decoder.out_channels
         self.head = Convolution(3, channels, num_classes, kernel_size=1, conv_only=True)
         self.projection = (
