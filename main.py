@@ -26,6 +26,7 @@ from lib.activelearning import LeaseBook, MostUncertain, RandomFree
 from lib.config import MODEL_NAME, load_config
 from lib.datastore import ValidatedDICOMWebDatastore, ValidatedLocalDatastore, dicomweb_client, require_dcmqi
 from lib.infers import REGION_MODEL, McDropoutInfer, UncertaintyContrastiveInfer, UncertaintyRegionInfer
+from lib.model_card import ModelMismatchError, check_model
 from lib.monailabel_compat import check_version, lower_task_priority_at_start
 from lib.networks import DualSubnetSegmenter
 from lib.runtime import yield_to_the_server
@@ -71,8 +72,14 @@ class UncertaintyContrastiveApp(OhifViewer, LabelingTeam, RequestGuards, MONAILa
         )
 
     def on_init_complete(self) -> None:
-        """In the server process only, before MONAI Label's start-up scoring starts the first task process."""
+        """In the server process only, before MONAI Label's start-up scoring starts the first task process: task
+        priorities, and whether the model on disk was trained under this server's settings (its model card)."""
         lower_task_priority_at_start(self.app_config.task_niceness)
+        for path in self.model_paths:
+            try:
+                check_model(path, self.app_config)
+            except ModelMismatchError as error:
+                logger.error("%s /infer and scoring answer 409 until it is resolved.", error)
         super().on_init_complete()
 
     def init_remote_datastore(self) -> Datastore:

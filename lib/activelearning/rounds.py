@@ -10,20 +10,16 @@ from __future__ import annotations
 import glob
 import json
 import os
-import re
 import statistics
 from dataclasses import dataclass
 from typing import Any
 
 from monailabel.interfaces.datastore import Datastore, DefaultLabelTag
 
+from ..trainers.label_dice import per_label_dice
 from .prelabel_agreement import PRELABEL_DICE_KEY
 
 __all__ = ["TrainingRun", "labeling_rounds", "training_runs"]
-
-
-# How the train task names a label's Dice among its metrics (``lib/trainers/label_dice.py``).
-_LABEL_DICE = re.compile(r"^(?:val|train)_(.+)_mean_dice$")
 
 
 @dataclass(frozen=True)
@@ -42,7 +38,7 @@ def training_runs(model_dir: str) -> list[TrainingRun]:
             stats = json.load(f)
         best = stats.get("best_metric")
         metrics = stats.get("published_model_metrics") or {}
-        per_label = {m.group(1): float(v) for k, v in metrics.items() if (m := _LABEL_DICE.match(k))}
+        per_label = per_label_dice(metrics)
         dice = None if best in (None, -1) else float(best)
         runs.append(TrainingRun(float(stats["start_ts"]), dice, per_label or None))
     return sorted(runs, key=lambda run: run.start_ts)

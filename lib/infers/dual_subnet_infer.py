@@ -16,6 +16,7 @@ from monailabel.transform.writer import Writer
 from torch import nn
 
 from ..config import AppConfig
+from ..model_card import check_model, read_card
 from ..networks import StackedSubnetSoftmax, fold_batch_norms, study_embedding
 from ..runtime import autocast, autocast_dtype, configure_device
 from ..sliding_window import sliding_window_inferer
@@ -99,9 +100,15 @@ class DualSubnetInfer(BasicInferTask):
         and the uncertainty are computed on the study's own grid."""
         return []
 
+    def info(self) -> dict[str, Any]:
+        """MONAI Label's model info, with the model card of the model served (None before training, or for a model
+        from before cards), for viewers to show."""
+        return {**super().info(), "model_card": read_card(self.get_path())}
+
     def _get_network(self, device: str, data: dict[str, Any] | None) -> nn.Module:
         if self.get_path() is None:
             raise NoTrainedModelError(self.path)
+        check_model(self.get_path(), self.app_config)  # ModelMismatchError: the server answers 409
         # Sliding windows have one size: cuDNN's autotuned kernels are reused for every window (CUDA only).
         configure_device(device, self.app_config.cpu_threads)
         # MONAI Label's copy of the network for this device, reloaded when the model file changes; folded once.

@@ -15,6 +15,7 @@ from monailabel.interfaces.tasks.scoring import ScoringMethod
 from ..config import STUDY_SCORES
 from ..distributed import all_gather_objects, rank, shard, world_size
 from ..infers import EMBEDDING_KEY, WITH_SUBNETS, NoTrainedModelError, UncertaintyContrastiveInfer
+from ..model_card import check_model
 from ..monailabel_compat import update_image_infos
 
 __all__ = [
@@ -109,6 +110,7 @@ class MeanUncertaintyScoring(ScoringMethod):
         stamp = score_stamp(self.infer_task)
         if stamp is None:
             raise NoTrainedModelError(self.infer_task.path)
+        check_model(self.infer_task.get_path(), self.infer_task.app_config)  # scores of another model's meaning: no
         score_all = request.get("score_all", self.score_all)
         if not isinstance(score_all, bool):
             raise ValueError(f"score_all must be true or false, got {score_all!r}")

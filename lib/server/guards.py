@@ -25,6 +25,7 @@ from monailabel.endpoints.user.auth import RBAC, User
 from monailabel.interfaces.datastore import DefaultLabelTag
 from monailabel.utils.async_tasks.utils import tasks
 
+from ..model_card import ModelMismatchError, check_model
 from ..monailabel_compat import align_dicom_seg_segments, put_routes_first, scoring_methods, trainers
 from .errors import InvalidInputError, check_id
 from .infer_request import validate_infer_request
@@ -55,7 +56,10 @@ class RequestGuards:
     def infer(self, request: dict[str, Any], datastore: Any = None) -> dict[str, Any]:
         datastore = datastore or self.datastore()
         validate_infer_request(request, datastore, self._infers, self.app_config.max_voxels)
-        result = super().infer(request, datastore)
+        try:
+            result = super().infer(request, datastore)
+        except ModelMismatchError as error:
+            raise InvalidInputError(409, str(error)) from None
         if request.get("label_info") and result.get("file"):
             names = {value: name for name, value in self._infers[request["model"]].labels.items()}
             present = np.unique(LoadImage(image_only=True)(result["file"]).numpy())
@@ -84,6 +88,8 @@ def guard_routes(app: Any) -> APIRouter:
         if model not in trainers(app):
             raise InvalidInputError(404, f"unknown model {model!r}; this server trains {sorted(trainers(app))}")
         check_train_options(options)
+        if not (options or {}).get("from_scratch") and hasattr(trainers(app)[model], "check_fine_tuning"):
+            trainers(app)[model].check_fine_tuning()  # 409 now, not an ERROR in the training subprocess later
         # MONAI Label refuses a second run only once the first one's subprocess exists: two requests in quick
         # succession would both be queued and run one after the other.
         if not enqueue and any(task["status"] in ("SUBMITTED", "RUNNING") for task in tasks("train")):
@@ -91,6 +97,11 @@ def guard_routes(app: Any) -> APIRouter:
 
     def check_scoring_options(options: Any) -> None:
         check_options(ScoringOptions, options, "scoring")
+        for task in app._infers.values():
+            try:
+                check_model(task.get_path(), app.app_config)
+            except ModelMismatchError as error:
+                raise InvalidInputError(409, f"cannot score: {error}") from None
 
     @router.post("/train/{model}", include_in_schema=False)
     async def train(

@@ -88,6 +88,8 @@ class TrainOptions(BaseModel):
     val_batch_size: Annotated[int, Field(ge=1, description="an integer >= 1")] = None
     early_stop_patience: Annotated[int, Field(ge=-1, description="an integer >= -1 (<= 0: off)")] = None
     pretrained: Flag = None
+    # The app's own: new weights instead of fine-tuning the published model (whose model card may not match).
+    from_scratch: Flag = None
     multi_gpu: Flag = None
     device: Annotated[Choice, Field(description="a device name such as 'cpu' or 'cuda'")] = None
     gpus: Annotated[str, Field(description="'all' or GPU indices such as '0,1'")] = None

@@ -126,6 +126,26 @@ CLEAR_BOX = """(side) => {
     for (let j = j0; j < j0 + side; j++) for (let i = i0; i < i0 + side; i++) data[i + nx * (j + ny * k)] = 0;
     volume.voxelManager.setCompleteScalarDataArray(data);
 }"""
+# OHIF's segmentation tools behind the panel's buttons (Cornerstone3D's names).
+BRUSH_TOOLS = {"Brush": "CircularBrush", "Eraser": "CircularEraser"}
+# Whether the axial viewport's tool group has ``name`` as its primary (left-button) tool.
+ACTIVE_TOOL = """(name) => {
+    const group = window.services.toolGroupService.getToolGroupForViewport('mpr-axial');
+    return !!group && group.getActivePrimaryMouseButtonTool() === name;
+}"""
+# The labelmap's segment index of a segment, by its name in the panel (OHIF numbers segments in its own order).
+SEGMENT_INDEX = """(name) => {
+    const segments = window.services.segmentationService.getSegmentation('1').segments;
+    return Number(Object.keys(segments).find(i => segments[i] && segments[i].label === name));
+}"""
+# The labelmap's value at a world point, and whether it is the expected one.
+LABEL_AT_VALUE = """(world) => {
+    const volume = window.services.segmentationService.getLabelmapVolume('1');
+    const [nx, ny] = volume.dimensions;
+    const [i, j, k] = volume.imageData.worldToIndex(world).map(Math.round);
+    return volume.voxelManager.getCompleteScalarDataArray()[i + nx * (j + ny * k)];
+}"""
+LABEL_AT = f"""([world, expected]) => ({LABEL_AT_VALUE})(world) === expected"""
 # Scroll the axial viewport to the slice of a world point and return the point's position on the page.
 SHOW_POINT = """(world) => {
     const viewport = window.cornerstone.getRenderingEngines().flatMap(e => e.getViewports())
@@ -260,10 +280,16 @@ def pick_points(page: Any, segment: str) -> dict[str, list[float] | None]:
 
 def paint(page: Any, world: list[float], segment: str, tool: str = "Brush", radius_mm: float = 3.0) -> None:
     """One short stroke of ``tool`` (Brush or Eraser, from OHIF's segmentation panel) at ``world`` in the axial
-    viewport, with ``segment`` the active segment, as an annotator would: segment row, tool button, stroke."""
+    viewport, with ``segment`` the active segment, as an annotator would: segment row, tool button, stroke.
+
+    It waits until OHIF has made the tool the active one before the stroke (the button's command runs after the
+    click returns: a stroke made at once could still be drawn with the tool before, a brush instead of the eraser),
+    and until the stroke has reached the labelmap at ``world``; a stroke that never does fails here, by name."""
     page.locator('[data-cy="panelSegmentationWithTools-btn"]').click()
     page.locator('[data-cy="data-row"]', has_text=segment).click()
     page.locator(f'[data-cy="{tool}"]').click()
+    tool_name = BRUSH_TOOLS[tool]
+    page.wait_for_function(ACTIVE_TOOL, arg=tool_name, timeout=30_000)
     page.evaluate(
         "(r) => window.commandsManager.runCommand('setBrushSize', {value: r, toolNames: ['CircularBrush', "
         "'CircularEraser']})",
@@ -274,7 +300,13 @@ def paint(page: Any, world: list[float], segment: str, tool: str = "Brush", radi
     page.mouse.down()
     page.mouse.move(x + 2, y, steps=3)
     page.mouse.up()
-    page.wait_for_timeout(300)
+    expected = 0 if tool == "Eraser" else page.evaluate(SEGMENT_INDEX, segment)
+    try:
+        page.wait_for_function(LABEL_AT, arg=[world, expected], timeout=30_000)
+    except Exception as error:  # Playwright's TimeoutError, named in the message
+        found = page.evaluate(LABEL_AT_VALUE, world)
+        message = f"{tool} stroke at {world} left segment {found} in the labelmap, not {expected}"
+        raise AssertionError(message) from error
 
 
 def save_label(page: Any, export_menu: bool = False) -> dict[str, Any]:

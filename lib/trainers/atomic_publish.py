@@ -12,12 +12,14 @@ import filecmp
 import json
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from monai.engines.workflow import Engine, Events
 from monailabel.tasks.train.handler import PublishStatsAndModel, prepare_stats
 
 from ..atomic_write import atomic_copy, atomic_write_text
+from ..model_card import write_card
 from ..monailabel_compat import publisher_arguments, replace_handler
 
 __all__ = ["AtomicPublishStatsAndModel", "replace_publisher", "resume_path"]
@@ -34,10 +36,17 @@ class AtomicPublishStatsAndModel(PublishStatsAndModel):
         super().__init__(stats_path, publish_path, key_metric_filename, *args)
         self.stats_path, self.publish_path, self.key_metric_filename = stats_path, publish_path, key_metric_filename
         self.published_metrics: dict[str, float] | None = None
+        self.card: Callable[[dict[str, float]], dict[str, Any]] | None = None
 
     @classmethod
-    def like(cls, publisher: PublishStatsAndModel) -> AtomicPublishStatsAndModel:
-        return cls(*publisher_arguments(publisher))
+    def like(
+        cls, publisher: PublishStatsAndModel, card: Callable[[dict[str, float]], dict[str, Any]] | None = None
+    ) -> AtomicPublishStatsAndModel:
+        """The atomic publisher of ``publisher``'s run; with ``card``, the model card of each published model made
+        from its metrics (``lib/model_card.py``) is written beside it."""
+        atomic = cls(*publisher_arguments(publisher))
+        atomic.card = card
+        return atomic
 
     def iteration_completed(self) -> dict:
         best = os.path.join(self.output_dir, self.key_metric_filename)
@@ -48,6 +57,8 @@ class AtomicPublishStatsAndModel(PublishStatsAndModel):
                 # The checkpoint saver wrote ``best`` in this same epoch event: these are its metrics.
                 metrics = (self.evaluator or self.trainer).state.metrics
                 self.published_metrics = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+                if self.card is not None:
+                    write_card(self.publish_path, self.card(self.published_metrics))
         stats = prepare_stats(self.start_ts, self.trainer, self.evaluator)
         if self.published_metrics is not None:
             stats["published_model_metrics"] = self.published_metrics
@@ -58,10 +69,12 @@ class AtomicPublishStatsAndModel(PublishStatsAndModel):
         return stats
 
 
-def replace_publisher(engine: Engine) -> None:
+def replace_publisher(engine: Engine, card: Callable[[dict[str, float]], dict[str, Any]] | None = None) -> None:
     """Swap the ``PublishStatsAndModel`` that MONAI Label's ``finalize`` attached to ``engine`` for the atomic one
-    (``finalize`` builds it inline, so there is no factory to override)."""
-    replace_handler(engine, Events.EPOCH_COMPLETED, PublishStatsAndModel, AtomicPublishStatsAndModel.like)
+    (``finalize`` builds it inline, so there is no factory to override), writing ``card`` with each model."""
+    replace_handler(
+        engine, Events.EPOCH_COMPLETED, PublishStatsAndModel, lambda old: AtomicPublishStatsAndModel.like(old, card)
+    )
 
 
 def resume_path(checkpoint: str, published: str | None, pretrained: str | None) -> str | None:

@@ -10,13 +10,17 @@ over the studies, and the key metric is the mean over labels, so that a small la
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import torch
 from monai.handlers import IgniteMetricHandler, from_engine
 from monai.metrics import DiceMetric
 
-__all__ = ["LabelDice", "label_dice_metrics"]
+__all__ = ["LabelDice", "label_dice_metrics", "per_label_dice"]
+
+# How ``label_dice_metrics`` names a label's Dice.
+_LABEL_METRIC = re.compile(r"^(?:val|train)_(.+)_mean_dice$")
 
 
 class LabelDice(DiceMetric):
@@ -43,3 +47,8 @@ def label_dice_metrics(labels: Mapping[str, int], key: str, prefix: str) -> dict
     metrics = {key: handler(None)}
     metrics.update({f"{prefix}_{name}_mean_dice": handler(value) for name, value in labels.items()})
     return metrics
+
+
+def per_label_dice(metrics: Mapping[str, float]) -> dict[str, float]:
+    """Each label's Dice among an engine's metrics (``{"val_lesion_mean_dice": 0.4, ...}`` -> ``{"lesion": 0.4}``)."""
+    return {m.group(1): float(v) for k, v in metrics.items() if (m := _LABEL_METRIC.match(k))}

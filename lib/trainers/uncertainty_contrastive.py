@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from typing import Any
@@ -27,6 +28,7 @@ from torch.utils.data import RandomSampler
 
 from ..config import AppConfig
 from ..losses import UncertaintyContrastiveLoss
+from ..model_card import ModelMismatchError, check_model, make_card
 from ..monailabel_compat import checkpoint_savers, save_checkpoints_atomically
 from ..networks import DualSubnetSegmenter, to_channels_last
 from ..runtime import autocast_dtype
@@ -35,7 +37,7 @@ from ..server.options import check_train_options
 from ..sliding_window import sliding_window_inferer
 from ..transforms import CopyPaste, StrongView, preprocessing, study_loads
 from .atomic_publish import replace_publisher, resume_path
-from .label_dice import label_dice_metrics
+from .label_dice import label_dice_metrics, per_label_dice
 from .mean_teacher import mean_teacher
 from .multi_process import MultiProcessTraining
 from .request_defaults import merged_request
@@ -140,10 +142,23 @@ class UncertaintyContrastiveTrain(MultiProcessTraining, BasicTrainTask):
             raise InvalidInputError(
                 422, f"train option 'dataset' must be one of {DATASETS}, got {request['dataset']!r}"
             )
+        if not request.get("from_scratch"):
+            self.check_fine_tuning()
         return super().__call__(request, datastore)
 
+    def check_fine_tuning(self) -> None:
+        """A run fine-tunes the published model (or the pretrained one): refused with 409, naming the settings, when
+        its model card says it was trained under other settings than the server's."""
+        for path in (self._publish_path, self._load_path):
+            try:
+                check_model(path, self.app_config)
+            except ModelMismatchError as error:
+                raise InvalidInputError(409, f"cannot fine-tune: {error}") from None
+
     def train(self, rank: int, world_size: int, request: dict[str, Any], datalist: list) -> dict[str, Any]:
-        """MONAI Label's run, and how many times it loaded its studies: once each with a cache that holds the pool."""
+        """MONAI Label's run, and how many times it loaded its studies: once each with a cache that holds the pool.
+        With ``from_scratch`` the run starts from new weights, whatever checkpoint or published model exists."""
+        self._from_scratch = bool(request.get("from_scratch"))
         before = study_loads()
         stats = super().train(rank, world_size, request, datalist)
         loads = study_loads() - before
@@ -309,15 +324,29 @@ class UncertaintyContrastiveTrain(MultiProcessTraining, BasicTrainTask):
                     if context.teacher is not None:
                         # Without a validation split, MONAI Label publishes the trainer's checkpoint: the teacher's.
                         saver.save_dict[self._model_dict_key] = context.teacher.module
-        replace_publisher(context.evaluator or context.trainer)
+        replace_publisher(context.evaluator or context.trainer, card=functools.partial(self._model_card, context))
 
     def load_path(self, output_dir: str, pretrained: bool = True) -> str | None:
+        if getattr(self, "_from_scratch", False):
+            return None
         checkpoint = os.path.join(output_dir, self._key_metric_filename)
         return resume_path(checkpoint, self._publish_path, self._load_path if pretrained else None)
 
     def train_post_transforms(self, context: Context) -> list:
         n = self.app_config.num_classes
         return [AsDiscreted(keys=("pred", "label"), argmax=(True, False), to_onehot=(n, n))]
+
+    def _model_card(self, context: Context, metrics: dict[str, float]) -> dict[str, Any]:
+        """The card of a model this run publishes, from the metrics of the epoch that made it."""
+        trained_on = {
+            "labeled_studies": len(context.train_datalist),
+            "validation_studies": len(context.val_datalist),
+            "unlabeled_studies": len(context.request.get("unlabeled_datalist", [])),
+            "epoch": int(context.trainer.state.epoch),
+            "dice_per_label": per_label_dice(metrics),
+            "dice_of": "validation" if context.val_datalist else "training",
+        }
+        return make_card(self.app_config, trained_on)
 
     def train_key_metric(self, context: Context) -> dict:
         return label_dice_metrics(self.app_config.labels, self.TRAIN_METRIC_MEAN_DICE, "train")
