@@ -9,8 +9,8 @@ from typing import Any
 from monailabel.interfaces.datastore import Datastore
 from monailabel.interfaces.tasks.strategy import Strategy
 
-from ..server.errors import InvalidInputError
-from ..server.options import ActiveLearningOptions, check_options
+from ..validation.errors import InvalidInputError
+from ..validation.options import ActiveLearningOptions, check_options
 from .leases import LeaseBook, anonymous_client
 
 __all__ = ["LeasingStrategy"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from monailabel.interfaces.datastore import Datastore
 
-from ..server.options import ActiveLearningOptions
+from ..validation.options import ActiveLearningOptions
 from .leases import LeaseBook
 from .leasing_strategy import LeasingStrategy
 

@@ -23,9 +23,9 @@ from monailabel.datastore.utils.dicom import dicom_web_download_series
 from monailabel.interfaces.datastore import DefaultLabelTag
 
 from ..monailabel_compat import AtomicIndex
-from ..server.errors import InvalidInputError, check_id
-from ..server.label_formats import NIFTI_EXTENSIONS, NRRD_EXTENSIONS, viewer_label_as_nifti
-from ..server.volumes import check_label_file, volume_header
+from ..validation.errors import InvalidInputError, check_id
+from ..validation.label_formats import NIFTI_EXTENSIONS, NRRD_EXTENSIONS, viewer_label_as_nifti
+from ..validation.volumes import check_label_file, volume_header
 
 __all__ = ["ValidatedDICOMWebDatastore", "dicomweb_client", "require_dcmqi", "resample_label_to_image"]
 

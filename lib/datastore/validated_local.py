@@ -13,9 +13,9 @@ from monailabel.datastore.local import DataModel, ImageLabelModel, LocalDatastor
 
 from ..atomic_write import atomic_copy
 from ..monailabel_compat import AtomicIndex
-from ..server.errors import InvalidInputError, check_id
-from ..server.label_formats import NIFTI_EXTENSIONS, NRRD_EXTENSIONS, viewer_label_as_nifti
-from ..server.volumes import check_label_file, read_volume, remove_upload
+from ..validation.errors import InvalidInputError, check_id
+from ..validation.label_formats import NIFTI_EXTENSIONS, NRRD_EXTENSIONS, viewer_label_as_nifti
+from ..validation.volumes import check_label_file, read_volume, remove_upload
 
 __all__ = ["LABEL_EXTENSIONS", "ValidatedLocalDatastore"]
 

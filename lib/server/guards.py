@@ -4,7 +4,7 @@ Inference and active learning run in the server process, through the app's ``inf
 overridden. Training and scoring run in subprocesses that MONAI Label starts before the app sees the request, so a
 bad option would only show later, as ERROR in ``GET /train/``; for them, and for the form fields that MONAI Label
 parses with a bare ``json.loads`` (a 500 on bad JSON), the app puts a checking route in front of MONAI Label's own,
-which it then calls. Both answer :class:`~lib.server.errors.InvalidInputError`: status code and message.
+which it then calls. Both answer :class:`~lib.validation.errors.InvalidInputError`: status code and message.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from monailabel.utils.async_tasks.utils import tasks
 
 from ..model_card import ModelMismatchError, check_model
 from ..monailabel_compat import align_dicom_seg_segments, put_routes_first, scoring_methods, trainers
-from .errors import InvalidInputError, check_id
+from ..validation.errors import InvalidInputError, check_id
+from ..validation.options import ScoringOptions, check_options, check_train_options
 from .infer_request import validate_infer_request
-from .options import ScoringOptions, check_options, check_train_options
 
 __all__ = ["RequestGuards", "guard_routes"]
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from monailabel.interfaces.datastore import Datastore
 
-from .errors import InvalidInputError, check_id
-from .options import InferOptions, check_options
-from .volumes import check_size, volume_header
+from ..validation.errors import InvalidInputError, check_id
+from ..validation.options import InferOptions, check_options
+from ..validation.volumes import check_size, volume_header
 
 __all__ = ["validate_infer_request"]
 

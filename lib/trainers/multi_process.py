@@ -18,7 +18,7 @@ from monailabel.tasks.train.basic_train import Context
 
 from ..distributed import backend_for
 from ..runtime import configure_device
-from ..server.options import check_train_options
+from ..validation.options import check_train_options
 from .request_defaults import merged_request
 
 __all__ = ["MultiProcessTraining"]

@@ -32,10 +32,10 @@ from ..model_card import ModelMismatchError, check_model, make_card
 from ..monailabel_compat import checkpoint_savers, save_checkpoints_atomically
 from ..networks import DualSubnetSegmenter, to_channels_last
 from ..runtime import autocast_dtype
-from ..server.errors import InvalidInputError
-from ..server.options import check_train_options
 from ..sliding_window import sliding_window_inferer
 from ..transforms import CopyPaste, StrongView, preprocessing, study_loads
+from ..validation.errors import InvalidInputError
+from ..validation.options import check_train_options
 from .atomic_publish import replace_publisher, resume_path
 from .label_dice import label_dice_metrics, per_label_dice
 from .mean_teacher import mean_teacher

@@ -14,8 +14,8 @@ from lib.activelearning import LeaseBook, MostUncertain, RandomFree
 from lib.activelearning.leases import LEASE_CLIENT_KEY
 from lib.activelearning.submissions import record_submission
 from lib.infers import EMBEDDING_KEY
-from lib.server.errors import InvalidInputError
 from lib.tools import demo_data
+from lib.validation.errors import InvalidInputError
 
 LEASE = 1800.0
 

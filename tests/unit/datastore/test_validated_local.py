@@ -14,7 +14,7 @@ import pytest
 
 from lib.atomic_write import atomic_replace, atomic_write_text
 from lib.datastore import ValidatedLocalDatastore
-from lib.server.errors import InvalidInputError
+from lib.validation.errors import InvalidInputError
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from monailabel.datastore.local import LocalDatastore
 
-from lib.server.errors import InvalidInputError
 from lib.server.infer_request import validate_infer_request
+from lib.validation.errors import InvalidInputError
 
 # What OHIF's MONAI Label panel adds to an infer request (its own output format).
 OHIF_OPTIONS = {"result_extension": ".nrrd", "result_dtype": "uint16", "result_compress": False}

@@ -7,9 +7,9 @@ import pytest
 
 from lib.config import load_config
 from lib.networks import DualSubnetSegmenter
-from lib.server.errors import InvalidInputError
 from lib.trainers import UncertaintyContrastiveTrain
 from lib.trainers.request_defaults import merged_request
+from lib.validation.errors import InvalidInputError
 
 
 @pytest.fixture(scope="module")

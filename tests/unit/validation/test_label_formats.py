@@ -10,8 +10,8 @@ import nrrd
 import numpy as np
 import pytest
 
-from lib.server.errors import InvalidInputError
-from lib.server.label_formats import label_extension, nrrd_label_as_nifti, viewer_label_as_nifti
+from lib.validation.errors import InvalidInputError
+from lib.validation.label_formats import label_extension, nrrd_label_as_nifti, viewer_label_as_nifti
 
 LABELS = {"organ": 1, "lesion": 2}
 

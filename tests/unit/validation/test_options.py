@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lib.server.errors import InvalidInputError
-from lib.server.options import InferOptions, ScoringOptions, TrainOptions, check_options, check_train_options
+from lib.validation.errors import InvalidInputError
+from lib.validation.options import InferOptions, ScoringOptions, TrainOptions, check_options, check_train_options
 
 
 @pytest.mark.parametrize(
