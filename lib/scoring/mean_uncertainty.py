@@ -157,7 +157,7 @@ class MeanUncertaintyScoring(ScoringMethod):
                 # The study's bottleneck description, for the strategy's diverse batches (batch_pool_factor).
                 scores[image_id] = {key: data["result"][key] for key in (*STUDY_SCORES, EMBEDDING_KEY)}
             except Exception as e:  # one unreadable study must not stop the others from being scored
-                logger.error("mean_uncertainty: cannot score %s: %s", image_id, e)
+                logger.exception("mean_uncertainty: cannot score %s: %s", image_id, e)
                 failed.append(image_id)
                 continue
             logger.info("mean_uncertainty: %s => %s", image_id, {k: scores[image_id][k] for k in STUDY_SCORES})

@@ -17,6 +17,7 @@ import numpy as np
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, UploadFile
 from monai.transforms import LoadImage
 from monailabel.config import settings
+from monailabel.endpoints import activelearning as activelearning_api
 from monailabel.endpoints import datastore as datastore_api
 from monailabel.endpoints import infer as infer_api
 from monailabel.endpoints import scoring as scoring_api
@@ -25,8 +26,10 @@ from monailabel.endpoints.user.auth import RBAC, User
 from monailabel.interfaces.datastore import DefaultLabelTag
 from monailabel.utils.async_tasks.utils import tasks
 
+from ..infers import EMBEDDING_KEY
 from ..model_card import ModelMismatchError, check_model
 from ..monailabel_compat import align_dicom_seg_segments, put_routes_first, scoring_methods, trainers
+from ..scoring.mean_uncertainty import SCORE_GRID_KEY, SCORE_TS_KEY
 from ..validation.errors import InvalidInputError, check_id
 from ..validation.options import ScoringOptions, check_options, check_train_options
 from .infer_request import validate_infer_request
@@ -34,6 +37,10 @@ from .infer_request import validate_infer_request
 __all__ = ["RequestGuards", "guard_routes"]
 
 logger = logging.getLogger(__name__)
+
+# What the scorer keeps in a study's info for the strategy, not for a viewer: MONAI Label merges a study's whole info
+# into the /activelearning answer (and its log line), the 256-float embedding with it.
+STRATEGY_BOOKKEEPING = frozenset({EMBEDDING_KEY, SCORE_TS_KEY, SCORE_GRID_KEY})
 
 ANNOTATOR = Depends(RBAC(settings.MONAI_LABEL_AUTH_ROLE_ANNOTATOR))
 ADMIN = Depends(RBAC(settings.MONAI_LABEL_AUTH_ROLE_ADMIN))
@@ -74,6 +81,8 @@ class RequestGuards:
 
     def on_init_complete(self) -> None:
         """Called once, in the server process only (training and scoring subprocesses build the app too)."""
+        # MONAI Label logs each /activelearning answer whole; the route below logs it without the bookkeeping.
+        logging.getLogger(activelearning_api.__name__).setLevel(logging.WARNING)
         paths = put_routes_first(guard_routes(self))
         logger.info("Request guards in front of: %s", ", ".join(paths))
         super().on_init_complete()
@@ -140,6 +149,13 @@ def guard_routes(app: Any) -> APIRouter:
         for method in scoring_methods(app):
             check_scoring_options(params.get(method, {}))
         return scoring_api.run(params, run_sync)
+
+    @router.post("/activelearning/{strategy}", include_in_schema=False)
+    async def next_sample(strategy: str, params: dict | None = None, user: User = USER) -> Any:
+        result = activelearning_api.sample(strategy, params, user.username)
+        answer = {key: value for key, value in result.items() if key not in STRATEGY_BOOKKEEPING}
+        logger.info("Next sample: %s", json.dumps(answer, default=str))
+        return answer
 
     @router.post("/infer/{model}", include_in_schema=False)
     async def infer(

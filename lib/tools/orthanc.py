@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
+from .wait_for_http import wait_for_http
 
 __all__ = ["OrthancServer", "dicomweb_plugin"]
 
@@ -104,19 +104,8 @@ class OrthancServer:
                 env=env,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Orthanc exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                if requests.get(f"{self.url}/system", timeout=2).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"Orthanc did not answer within {timeout:.0f} s:\n{self.log_tail()}")
-            time.sleep(0.2)
+        wait_for_http(f"{self.url}/system", self.process, "Orthanc", timeout, self.log_tail, self.stop, poll=0.2)
+        return self
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""

@@ -12,11 +12,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
-import requests
+
+from .wait_for_http import wait_for_http
 
 # The app as checked out (lib/tools/ -> the repository root).
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,19 +123,7 @@ class ServerProcess:
         return self
 
     def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                if requests.get(f"{self.url}{self.ready_path}", timeout=5).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"server did not answer within {timeout:.0f} s:\n{self.log_tail()}")
-            time.sleep(1.0)
+        wait_for_http(f"{self.url}{self.ready_path}", self.process, "server", timeout, self.log_tail, self.stop, 1.0)
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""

@@ -129,8 +129,10 @@ def test_speed_reports_scoring_inference_and_training_figures(tmp_path: Path, da
     assert scoring["epistemic"]["samples"] >= 2
     assert scoring["mean_uncertainty"]["seconds_per_volume"] > 0
     # How much dearer epistemic is, is the benchmark's figure, not this test's: a timed assertion flakes on a busy CPU
-    # (it failed once with the CPU shared); its ``samples`` dropout passes against one pass are what the test checks.
-    assert scoring["ratio_epistemic_to_mean_uncertainty"] > 0
+    # (it failed once with the CPU shared); that the reported ratio is the two measured times' is what it checks.
+    assert scoring["ratio_epistemic_to_mean_uncertainty"] == pytest.approx(
+        scoring["epistemic"]["seconds_per_volume"] / scoring["mean_uncertainty"]["seconds_per_volume"]
+    )
     for kind in ("nifti_gz", "ohif_nrrd"):
         split = result["infer"][kind]["server_seconds"]
         assert {"pre", "infer", "post", "write"} <= set(split)
@@ -197,7 +199,15 @@ def test_load_compares_task_niceness_zero_with_the_default(tmp_path: Path, data:
 def test_sliding_window_scores_every_overlap_on_the_same_model(tmp_path: Path, data: Path) -> None:
     result = _run("sliding_window", tmp_path, data)
     assert [s["overlap"] for s in result["summary"]] == [0.25, 0.125, 0.0]
-    reference = result["summary"][0]
-    assert reference["validation_minus_reference_points"]["mean"] == 0.0
-    assert result["chosen_overlap"] in (0.25, 0.125, 0.0)
+    runs = {(r["seed"], r["overlap"]): r for r in result["runs"]}
+    for row in result["summary"]:
+        # The paired differences as the runs give them, and the rule applied to them.
+        differences = [
+            100 * (runs[(seed, row["overlap"])]["validation_dice"] - runs[(seed, 0.25)]["validation_dice"])
+            for seed, overlap in runs
+            if overlap == row["overlap"]
+        ]
+        assert row["validation_minus_reference_points"]["mean"] == pytest.approx(sum(differences) / len(differences))
+        assert row["meets_rule"] == (row["validation_minus_reference_points"]["mean"] >= -0.5)
+    assert result["chosen_overlap"] == min(row["overlap"] for row in result["summary"] if row["meets_rule"])
     assert all(0.0 <= run["test_dice"] <= 1.0 for run in result["runs"])

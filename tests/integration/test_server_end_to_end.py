@@ -126,6 +126,9 @@ def test_uncertainty_strategy_returns_the_unlabeled_study_with_the_highest_score
     sample = client.next_sample("uncertainty", {})
     assert sample["subnet_disagreement"] == pytest.approx(max(unlabeled.values()))
     assert unlabeled[sample["id"]] == sample["subnet_disagreement"]
+    # What a viewer needs, not the scorer's bookkeeping (a 256-float study embedding, score stamps).
+    assert not {"study_embedding", "mean_uncertainty_ts", "mean_uncertainty_grid"} & set(sample)
+    assert "client_id" in sample and set(STUDY_SCORES) <= set(sample)
 
 
 def test_infer_returns_a_label_with_the_image_shape_and_affine(server, client, trained) -> None:
