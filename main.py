@@ -30,7 +30,7 @@ from lib.model_card import ModelMismatchError, check_model
 from lib.monailabel_compat import check_version, lower_task_priority_at_start
 from lib.networks import DualSubnetSegmenter
 from lib.runtime import yield_to_the_server
-from lib.scoring import MeanUncertaintyScoring
+from lib.scoring import StudyScoring
 from lib.server.guards import RequestGuards
 from lib.server.ohif_config import OhifViewer
 from lib.server.team import LabelingTeam
@@ -81,6 +81,22 @@ class UncertaintyContrastiveApp(OhifViewer, LabelingTeam, RequestGuards, MONAILa
             except ModelMismatchError as error:
                 logger.error("%s /infer and scoring answer 409 until it is resolved.", error)
         super().on_init_complete()
+
+    def async_scoring(self, method: str | None, params: dict | None = None) -> dict:
+        """MONAI Label scores every study by itself (at start-up, after training, on /activelearning); with no trained
+        model yet, or one trained under other settings, there is nothing to score: one line in the log instead of a
+        scoring process that fails. A scoring request (POST /scoring) is answered 409 in that case."""
+        if method is None:
+            served = self.model_paths[-1] if os.path.exists(self.model_paths[-1]) else self.model_paths[0]
+            if not os.path.exists(served):
+                logger.info("No trained model yet: nothing to score")
+                return {}
+            try:
+                check_model(served, self.app_config)
+            except ModelMismatchError:
+                logger.info("The model was trained under other settings (see above): nothing is scored")
+                return {}
+        return super().async_scoring(method, params)
 
     def init_remote_datastore(self) -> Datastore:
         """A DICOMweb PACS through MONAI Label's DICOMweb datastore, made fit for the app (``lib/datastore``);
@@ -157,7 +173,7 @@ class UncertaintyContrastiveApp(OhifViewer, LabelingTeam, RequestGuards, MONAILa
 
     def init_scoring_methods(self) -> dict[str, ScoringMethod]:
         methods: dict[str, ScoringMethod] = {
-            "mean_uncertainty": MeanUncertaintyScoring(self._infers[MODEL_NAME], score_all=self.app_config.score_all)
+            "mean_uncertainty": StudyScoring(self._infers[MODEL_NAME], score_all=self.app_config.score_all)
         }
         if self.app_config.dropout > 0:
             # MONAI Label's own Monte-Carlo dropout scoring, with its default number of samples, for comparison.

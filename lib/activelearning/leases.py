@@ -18,7 +18,7 @@ from typing import Any
 
 from monailabel.interfaces.datastore import Datastore
 
-from ..scoring.mean_uncertainty import store_image_infos
+from ..datastore.image_infos import store_image_infos
 
 __all__ = ["LEASE_CLIENT_KEY", "LEASE_KEYS", "LEASE_TS_KEY", "NO_LEASE", "Lease", "LeaseBook", "anonymous_client"]
 

@@ -10,7 +10,7 @@ from monailabel.interfaces.datastore import Datastore
 
 from ..config import BATCH_PICKS
 from ..infers import EMBEDDING_KEY, UncertaintyContrastiveInfer
-from ..scoring.mean_uncertainty import STUDY_SCORES, is_current, score_stamp
+from ..scoring.study_scores import STUDY_SCORES, is_current, score_stamp
 from ..validation.options import ActiveLearningOptions
 from .batch_selection import diverse_batch, representative_batch
 from .leases import LeaseBook

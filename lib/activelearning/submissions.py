@@ -7,7 +7,7 @@ from typing import Any
 
 from monailabel.interfaces.datastore import Datastore, DefaultLabelTag
 
-from ..scoring.mean_uncertainty import store_image_infos
+from ..datastore.image_infos import store_image_infos
 from .leases import NO_LEASE, LeaseBook
 
 __all__ = ["SUBMISSION_KEYS", "record_submission"]

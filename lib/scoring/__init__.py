@@ -1,3 +1,3 @@
-from .mean_uncertainty import DISAGREEMENT_KEY, SCORE_KEY, SCORE_TS_KEY, STUDY_SCORES, MeanUncertaintyScoring
+from .study_scores import DISAGREEMENT_KEY, SCORE_KEY, SCORE_TS_KEY, STUDY_SCORES, StudyScoring
 
-__all__ = ["DISAGREEMENT_KEY", "MeanUncertaintyScoring", "SCORE_KEY", "SCORE_TS_KEY", "STUDY_SCORES"]
+__all__ = ["DISAGREEMENT_KEY", "StudyScoring", "SCORE_KEY", "SCORE_TS_KEY", "STUDY_SCORES"]

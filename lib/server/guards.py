@@ -29,7 +29,7 @@ from monailabel.utils.async_tasks.utils import tasks
 from ..infers import EMBEDDING_KEY
 from ..model_card import ModelMismatchError, check_model
 from ..monailabel_compat import align_dicom_seg_segments, put_routes_first, scoring_methods, trainers
-from ..scoring.mean_uncertainty import SCORE_GRID_KEY, SCORE_TS_KEY
+from ..scoring.study_scores import SCORE_GRID_KEY, SCORE_TS_KEY
 from ..validation.errors import InvalidInputError, check_id
 from ..validation.options import ScoringOptions, check_options, check_train_options
 from .infer_request import validate_infer_request

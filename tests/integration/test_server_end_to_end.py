@@ -69,6 +69,13 @@ def test_info_lists_the_apps_models_trainer_scoring_and_strategies(client) -> No
     assert {"uncertainty", "random", "first"} <= set(info["strategies"])
 
 
+def test_a_first_start_without_a_model_says_so_in_one_line_and_fails_nothing(server) -> None:
+    """No model yet is a normal state: MONAI Label's start-up scoring is not started for nothing."""
+    log = server.log.read_text()
+    assert "No trained model yet: nothing to score" in log
+    assert "Traceback" not in log and "NoTrainedModelError" not in log
+
+
 def test_infer_without_a_trained_model_is_refused_with_a_clear_message(server, client) -> None:
     if (server.app_dir / "model" / f"{MODEL}.pt").exists():
         pytest.fail("this test must run before training")

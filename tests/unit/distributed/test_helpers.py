@@ -9,10 +9,10 @@ import pytest
 import torch
 from monailabel.datastore.local import LocalDatastore
 
+from lib.datastore.image_infos import store_image_infos
 from lib.distributed import all_gather_objects, all_reduce_sum, backend_for, shard
 from lib.runtime import autocast_dtype
 from lib.scoring import SCORE_KEY
-from lib.scoring.mean_uncertainty import store_image_infos
 from lib.tools import demo_data
 
 

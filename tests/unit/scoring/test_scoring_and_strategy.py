@@ -16,8 +16,8 @@ from lib.activelearning import LeaseBook, MostUncertain
 from lib.config import AppConfig, load_config
 from lib.infers import EMBEDDING_KEY, WITH_SUBNETS, NoTrainedModelError, UncertaintyContrastiveInfer
 from lib.networks import DualSubnetSegmenter
-from lib.scoring import DISAGREEMENT_KEY, SCORE_KEY, SCORE_TS_KEY, MeanUncertaintyScoring
-from lib.scoring.mean_uncertainty import SCORE_GRID_KEY
+from lib.scoring import DISAGREEMENT_KEY, SCORE_KEY, SCORE_TS_KEY, StudyScoring
+from lib.scoring.study_scores import SCORE_GRID_KEY
 from lib.tools import demo_data
 from lib.tools.weights import save_state_dict
 
@@ -60,13 +60,13 @@ def _publish(task: UncertaintyContrastiveInfer, mtime: float | None = None) -> N
 
 def test_scoring_without_a_model_refuses_with_a_clear_message(datastore, infer_task) -> None:
     with pytest.raises(NoTrainedModelError, match="No trained model yet") as error:
-        MeanUncertaintyScoring(infer_task)({}, datastore)
+        StudyScoring(infer_task)({}, datastore)
     assert error.value.status_code == 409
 
 
 def test_scoring_stores_a_score_and_the_model_timestamp_for_each_unlabeled_study(datastore, infer_task) -> None:
     _publish(infer_task, mtime=1_000_000.0)
-    summary = MeanUncertaintyScoring(infer_task)({}, datastore)
+    summary = StudyScoring(infer_task)({}, datastore)
     unlabeled = datastore.get_unlabeled_images()
     assert summary["executed"] == len(unlabeled) == 3
     for image_id in unlabeled:
@@ -79,7 +79,7 @@ def test_scoring_stores_a_score_and_the_model_timestamp_for_each_unlabeled_study
 def test_scoring_stores_each_studys_bottleneck_description(datastore, infer_task) -> None:
     """Both encoders' pooled deepest features, each half of unit length: what a diverse batch compares studies by."""
     _publish(infer_task)
-    MeanUncertaintyScoring(infer_task)({}, datastore)
+    StudyScoring(infer_task)({}, datastore)
     for image_id in datastore.get_unlabeled_images():
         description = torch.tensor(datastore.get_image_info(image_id)[EMBEDDING_KEY])
         with torch.no_grad():
@@ -90,7 +90,7 @@ def test_scoring_stores_each_studys_bottleneck_description(datastore, infer_task
 
 
 def test_scoring_skips_studies_scored_by_the_same_model_and_redoes_them_for_a_new_one(datastore, infer_task) -> None:
-    scoring = MeanUncertaintyScoring(infer_task)
+    scoring = StudyScoring(infer_task)
     _publish(infer_task, mtime=1_000_000.0)
     scoring({}, datastore)
     assert scoring({}, datastore)["executed"] == 0
@@ -101,13 +101,13 @@ def test_scoring_skips_studies_scored_by_the_same_model_and_redoes_them_for_a_ne
 
 def test_score_all_also_scores_labeled_studies(datastore, infer_task) -> None:
     _publish(infer_task)
-    assert MeanUncertaintyScoring(infer_task)({"score_all": True}, datastore)["executed"] == 4
+    assert StudyScoring(infer_task)({"score_all": True}, datastore)["executed"] == 4
 
 
 def test_scoring_matches_the_mean_uncertainty_that_inference_reports(datastore, infer_task) -> None:
     """Scoring runs both subnets side by side; the averaged prediction, and so the entropy, must be inference's."""
     _publish(infer_task)
-    MeanUncertaintyScoring(infer_task)({}, datastore)
+    StudyScoring(infer_task)({}, datastore)
     image_id = datastore.get_unlabeled_images()[0]
     _, result = infer_task({"image": datastore.get_image_uri(image_id)})
     assert result[SCORE_KEY] == pytest.approx(datastore.get_image_info(image_id)[SCORE_KEY], rel=1e-5)
@@ -124,7 +124,7 @@ def test_score_downsample_resamples_only_what_scoring_sees_to_the_coarser_grid(d
     for coarse, full in zip(scored.shape[1:], inferred.shape[1:]):
         assert abs(coarse - full / 2) <= 1
     _publish(coarse_task)
-    MeanUncertaintyScoring(coarse_task)({}, datastore)
+    StudyScoring(coarse_task)({}, datastore)
     for image_id in datastore.get_unlabeled_images():
         assert 0.0 <= datastore.get_image_info(image_id)[SCORE_KEY] <= 1.0
 
@@ -149,7 +149,7 @@ def test_the_stored_disagreement_is_that_of_the_two_subnets_label_maps(
 ) -> None:
     _constant_subnets(infer_task.network, class_a, class_b)
     _publish(infer_task)
-    MeanUncertaintyScoring(infer_task)({}, datastore)
+    StudyScoring(infer_task)({}, datastore)
     for image_id in datastore.get_unlabeled_images():
         assert datastore.get_image_info(image_id)[DISAGREEMENT_KEY] == pytest.approx(expected)
 
@@ -190,9 +190,9 @@ def test_scores_made_on_another_grid_are_made_again_and_not_ranked(tmp_path: Pat
     """After a restart with another ``score_downsample``, the same model's scores are not current: they ranked the
     pool on another grid."""
     _publish(infer_task, mtime=1_000_000.0)
-    assert MeanUncertaintyScoring(infer_task)({}, datastore)["executed"] == 3
+    assert StudyScoring(infer_task)({}, datastore)["executed"] == 3
     coarse_task = _infer_task(tmp_path, load_config({**TINY, "score_downsample": "2"}))
-    coarse = MeanUncertaintyScoring(coarse_task)
+    coarse = StudyScoring(coarse_task)
     assert coarse({}, datastore)["executed"] == 3
     assert {datastore.get_image_info(i)[SCORE_GRID_KEY] for i in datastore.get_unlabeled_images()} == {2}
     assert coarse({}, datastore)["skipped"] == 3  # now current on that grid: nothing to redo
@@ -210,7 +210,7 @@ def test_a_score_stored_before_a_newer_score_key_existed_is_made_again(datastore
     """After an upgrade that adds a score key, the same model's older scores lack it: the strategy could not rank by
     it, so scoring makes them again instead of skipping them as current."""
     _publish(infer_task, mtime=1_000_000.0)
-    scoring = MeanUncertaintyScoring(infer_task)
+    scoring = StudyScoring(infer_task)
     assert scoring({}, datastore)["executed"] == 3
     # The index as a release before the key would have written it, read by the upgraded server at start-up.
     index = Path(datastore._datastore_config_path)

@@ -1,5 +1,7 @@
-"""``mean_uncertainty`` scoring: one deterministic pass of the subnet pair per study; its mean voxel entropy and the
-two subnets' disagreement stored in the datastore's image info."""
+"""The scores of each unlabeled study, from one deterministic pass of the subnet pair: the two subnets' disagreement
+(``subnet_disagreement``, ``class_disagreement``), the mean voxel entropy (``mean_uncertainty``) and the encoders'
+description of the study (``study_embedding``), stored in the datastore's image info. Registered under MONAI Label's
+name ``mean_uncertainty`` (its REST path and stored keys are unchanged: existing datastores need no migration)."""
 
 from __future__ import annotations
 
@@ -8,19 +10,18 @@ import os
 import time
 from typing import Any
 
-from monailabel.datastore.local import LocalDatastore
 from monailabel.interfaces.datastore import Datastore
 from monailabel.interfaces.tasks.scoring import ScoringMethod
 
 from ..config import STUDY_SCORES
+from ..datastore.image_infos import store_image_infos
 from ..distributed import all_gather_objects, rank, shard, world_size
 from ..infers import EMBEDDING_KEY, WITH_SUBNETS, NoTrainedModelError, UncertaintyContrastiveInfer
 from ..model_card import check_model
-from ..monailabel_compat import update_image_infos
 
 __all__ = [
     "DISAGREEMENT_KEY",
-    "MeanUncertaintyScoring",
+    "StudyScoring",
     "SCORE_GRID_KEY",
     "SCORE_KEY",
     "SCORE_TS_KEY",
@@ -28,7 +29,6 @@ __all__ = [
     "is_current",
     "model_timestamp",
     "score_stamp",
-    "store_image_infos",
 ]
 
 logger = logging.getLogger(__name__)
@@ -71,17 +71,7 @@ def _has_current_scores(info: dict[str, Any], stamp: dict[str, float]) -> bool:
     return is_current(info, stamp) and all(key in info for key in STUDY_SCORES)
 
 
-def store_image_infos(datastore: Datastore, infos: dict[str, dict[str, Any]]) -> None:
-    """Update the info of many images at once: a local datastore's index is written once; other datastores get
-    their own per-image update."""
-    if isinstance(datastore, LocalDatastore):
-        update_image_infos(datastore, infos)
-        return
-    for image_id, info in infos.items():
-        datastore.update_image_info(image_id, info)
-
-
-class MeanUncertaintyScoring(ScoringMethod):
+class StudyScoring(ScoringMethod):
     """Runs the ``uncertainty_contrastive`` infer task (without writing a label) on every unlabeled study, or every
     study with ``score_all``, and stores its ``STUDY_SCORES`` (``mean_uncertainty``, ``subnet_disagreement``,
     ``class_disagreement``) and ``study_embedding`` (both encoders' pooled bottleneck features).
