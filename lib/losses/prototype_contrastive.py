@@ -16,9 +16,18 @@ __all__ = ["PrototypeContrastiveLoss", "PrototypeMemory", "class_feature_sums", 
 def class_feature_sums(
     features: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, num_classes: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-class sum of the feature vectors of the voxels in ``mask`` and their count: (C, F) and (C,).
+    """Per-class sum of the feature vectors of the voxels in ``mask`` and their count.
 
     Sums and counts (not means) so that partial results from several batches or processes add up exactly.
+
+    Args:
+        features: (B, F, H, W, D) voxel features.
+        labels: (B, H, W, D) class indices (ground truth or pseudo-labels).
+        mask: (B, H, W, D) bool, the voxels that count.
+        num_classes: C, background included.
+
+    Returns:
+        Sums (C, F) and counts (C,).
     """
     channels = features.shape[1]
     flat = features.movedim(1, -1).reshape(-1, channels)
@@ -31,7 +40,8 @@ def class_feature_sums(
 
 
 def class_prototypes(sums: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean feature vector per class, and which classes have any voxel at all."""
+    """Mean feature vector per class (C, F), and which classes have any voxel at all (C,), from the sums (C, F) and
+    counts (C,) of :func:`class_feature_sums`."""
     return sums / counts.clamp_min(1.0).unsqueeze(1), counts > 0
 
 

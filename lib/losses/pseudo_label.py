@@ -34,6 +34,13 @@ def reliable_mask(entropy: torch.Tensor, percentile: float) -> torch.Tensor:
     """Voxels whose entropy is at or below the ``percentile``-th percentile of this batch's entropies.
 
     The threshold adapts to how confident the subnet currently is, as the paper's percentile rule intends.
+
+    Args:
+        entropy: (B, H, W, D) normalised entropy.
+        percentile: in (0, 100].
+
+    Returns:
+        (B, H, W, D) bool.
     """
     if not 0.0 < percentile <= 100.0:
         raise ValueError(f"percentile must be in (0, 100], got {percentile}")
@@ -46,6 +53,14 @@ def class_balanced_reliable_mask(entropy: torch.Tensor, predicted: torch.Tensor,
 
     One batch-wide percentile selects almost only background (the easiest, largest class); per class, every class
     the network predicts contributes its own most confident share (as class-wise thresholds in FlexMatch/CPS do).
+
+    Args:
+        entropy: (B, H, W, D) normalised entropy.
+        predicted: (B, H, W, D) predicted class indices.
+        percentile: in (0, 100].
+
+    Returns:
+        (B, H, W, D) bool.
     """
     if not 0.0 < percentile <= 100.0:
         raise ValueError(f"percentile must be in (0, 100], got {percentile}")
@@ -59,7 +74,16 @@ def class_balanced_reliable_mask(entropy: torch.Tensor, predicted: torch.Tensor,
 
 def inverse_frequency_weights(pseudo: torch.Tensor, reliable: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Per-voxel weight 1 / (frequency of its pseudo-class among reliable voxels), scaled so that the reliable voxels
-    weigh 1 on average: each present class then carries the same total weight (0 outside ``reliable``)."""
+    weigh 1 on average: each present class then carries the same total weight (0 outside ``reliable``).
+
+    Args:
+        pseudo: (B, H, W, D) pseudo-label class indices.
+        reliable: (B, H, W, D) bool.
+        num_classes: C, background included.
+
+    Returns:
+        (B, H, W, D) float weights.
+    """
     classes = pseudo[reliable].long()
     counts = torch.bincount(classes, minlength=num_classes).to(torch.float32)
     present = int((counts > 0).sum())
@@ -79,6 +103,11 @@ def fuse_pseudo_labels(
     A voxel is reliable when at least one subnet is reliable there. Its pseudo-label is the better subnet's class
     where the better subnet is reliable, otherwise the other subnet's: so where both are sure but disagree, the
     weaker subnet learns from the better one (term 3).
+
+    Args:
+        probs_a, probs_b: (B, C, H, W, D) each subnet's class probabilities.
+        reliable_a, reliable_b: (B, H, W, D) bool, each subnet's reliable voxels.
+        a_is_better: a bool or a 0-d bool tensor (on the probabilities' device).
     """
     cls_a, cls_b = class_map(probs_a), class_map(probs_b)
     # torch.where on a (possibly GPU) scalar: no host round trip to read the decision.
@@ -104,5 +133,15 @@ class PseudoLabelLoss(nn.Module):
         reliable: torch.Tensor,
         weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """
+        Args:
+            logits: (B, C, H, W, D) one subnet's logits on the unlabeled patches.
+            pseudo_label: (B, H, W, D) class indices.
+            reliable: (B, H, W, D) bool, the voxels that count.
+            weight: (B, H, W, D) per-voxel weights, or None.
+
+        Returns:
+            A scalar.
+        """
         weight = None if weight is None else weight.detach()
         return masked_cross_entropy(logits, pseudo_label.detach(), reliable.detach(), weight=weight)

@@ -120,7 +120,20 @@ class UncertaintyContrastiveLoss(nn.Module):
         ``pasted``: where a box of labeled content was pasted into the students' view of each unlabeled patch, and its
         labels (:class:`~lib.transforms.CopyPaste`); the teacher saw the patch without it. There the unlabeled term
         learns the pasted labels (reliable, weight 1) and the contrastive term leaves those voxels out; prototypes
-        come from what the teacher saw."""
+        come from what the teacher saw.
+
+        Args:
+            out_a, out_b: each subnet's ``logits`` (B, C, H, W, D) and ``features`` (B, F, H, W, D) on the batch,
+                the first ``num_labeled`` items labeled, the rest unlabeled.
+            label: (num_labeled, 1, H, W, D) class indices.
+            num_labeled: how many items of the batch are labeled, in [1, B].
+            ramp: the schedule's ramp r(t) in [0, 1].
+            teacher: the teacher pair's outputs on the same batch (weak view), or None for the students' own.
+            pasted: a box (B - num_labeled, H, W, D) bool and its labels (same shape), or None.
+
+        Returns:
+            ``loss`` (scalar), every term (scalars), and the curves' diagnostics.
+        """
         n = num_labeled
         if not 0 < n <= out_a.logits.shape[0]:
             raise ValueError(f"num_labeled must be in [1, batch size {out_a.logits.shape[0]}], got {n}")

@@ -21,6 +21,14 @@ class SupervisedLoss(nn.Module):
         self.dice_ce = DiceCELoss(to_onehot_y=True, softmax=True)
 
     def forward(self, logits: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """
+        Args:
+            logits: (B, C, H, W, D) one subnet's logits on the labeled patches.
+            label: (B, 1, H, W, D) class indices.
+
+        Returns:
+            (Dice + cross-entropy, its Dice part detached), scalars.
+        """
         total = self.dice_ce(logits, label)
         with torch.no_grad():
             dice = self.dice_ce.dice(logits, label)

@@ -65,6 +65,14 @@ class TargetedVerificationLoss(nn.Module):
     def forward(
         self, logits_a: torch.Tensor, logits_b: torch.Tensor, label: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """
+        Args:
+            logits_a, logits_b: (B, C, H, W, D) each subnet's logits on the labeled patches.
+            label: (B, 1, H, W, D) class indices.
+
+        Returns:
+            The two subnets' terms, scalars.
+        """
         with torch.no_grad():
             region = disagreement_region(logits_a.softmax(1), logits_b.softmax(1), self.threshold)
         target = label[:, 0]

@@ -18,7 +18,12 @@ def uncertainty_weighted_cross_entropy(
     the teacher hesitate) get more of the labels' signal than the many easy ones.
 
     Args:
-        logits: (B, C, *spatial); label: (B, 1, *spatial) class indices; uncertainty: (B, *spatial).
+        logits: (B, C, H, W, D) one subnet's logits on the labeled patches.
+        label: (B, 1, H, W, D) class indices.
+        uncertainty: (B, H, W, D) normalised entropy in [0, 1] (the teacher pair's).
+
+    Returns:
+        A scalar.
     """
     voxel_ce = F.cross_entropy(logits, label[:, 0].long(), reduction="none")
     return (voxel_ce * uncertainty.detach().to(voxel_ce.dtype)).mean()
@@ -26,7 +31,14 @@ def uncertainty_weighted_cross_entropy(
 
 def certainty_weights(uncertainty: torch.Tensor, power: float) -> torch.Tensor:
     """(1 - u)^power for unlabeled voxels: 1 where the pair is certain, falling towards 0 where it is not (power 0:
-    all ones), so that pseudo-labels near the decision boundary, the likeliest to be wrong, pull least."""
+    all ones), so that pseudo-labels near the decision boundary, the likeliest to be wrong, pull least.
+
+    Args:
+        uncertainty: (B, H, W, D) normalised entropy in [0, 1].
+
+    Returns:
+        (B, H, W, D) weights in [0, 1], detached.
+    """
     if power < 0:
         raise ValueError(f"power must not be negative, got {power}")
     return (1.0 - uncertainty.detach()).clamp(0.0, 1.0) ** power
