@@ -23,7 +23,7 @@ from lib.config import load_config
 from lib.networks import DualSubnetSegmenter
 from lib.tools.weights import save_state_dict
 
-from .active_learning import AL_DATASETS, CONF, FULL, MODEL, QUICK, _load_model, _spearman
+from .active_learning import AL_DATASETS, CONF, FULL, MODEL, QUICK, load_model, spearman
 from .common import ROOT, benchmark_parser, device, items, prepare, write_json
 from .evaluation import CANDIDATE_SCORES, evaluate, score_pool
 from .plots import score_error_plot
@@ -47,21 +47,21 @@ def correlate(run: Path, studies: list[dict[str, str]], crop: float = 1.0) -> di
     labeled = {p.name for p in (run / "data" / "labels" / "final").glob("*.nii.gz")}
     unseen = [s for s in studies if Path(s["image"]).name not in labeled]
     config = load_config(CONF)
-    network = _load_model(run / "app" / "model" / f"{MODEL}.pt", config)
+    network = load_model(run / "app" / "model" / f"{MODEL}.pt", config)
     averaged = evaluate(network, config, unseen, device(), distances=False)["averaged"]
     error = (1.0 - np.nanmean(np.array(averaged["dice"], dtype=float), axis=1)).tolist()
     result = {
         "studies": len(unseen),
         "error": error,
         "scores": {c: averaged[c] for c in CANDIDATE_SCORES},
-        "spearman": {c: _spearman(averaged[c], error) for c in CANDIDATE_SCORES},
+        "spearman": {c: spearman(averaged[c], error) for c in CANDIDATE_SCORES},
     }
     if crop < 1.0:
         full, full_seconds = score_pool(network, config, unseen, device(), config.spacing)
         cropped, crop_seconds = score_pool(network, config, unseen, device(), config.spacing, crop=crop)
         result["crop"] = {
-            "spearman_vs_full": {key: _spearman(cropped[key], full[key]) for key in full},
-            "spearman_vs_error": {key: _spearman(values, error) for key, values in cropped.items()},
+            "spearman_vs_full": {key: spearman(cropped[key], full[key]) for key in full},
+            "spearman_vs_error": {key: spearman(values, error) for key, values in cropped.items()},
             "seconds_ratio": crop_seconds / full_seconds,
         }
     return result
