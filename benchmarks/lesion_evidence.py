@@ -272,12 +272,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--iterations", type=int, help="training iterations (the budget the headroom check chose)")
     parser.add_argument("--seeds", type=int, nargs="+", help="only these seeds")
     parser.add_argument("--resume", action="store_true", help="keep the runs already in the results JSON")
+    parser.add_argument("--fraction", type=float, nargs="+", help="only these labeled fractions (1.0: the ceiling)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="app settings for every recipe")
+    parser.add_argument("--name", help="the results file's name (default lesion_<part>)")
     args = parser.parse_args(argv)
     plan = dict(QUICK if args.quick else FULL)
-    conf = QUICK_CONF if args.quick else CONF
+    conf = {**(QUICK_CONF if args.quick else CONF), **dict(kv.split("=", 1) for kv in args.set)}
     if args.iterations:
         plan["iterations"] = args.iterations
-    path = args.out / f"lesion_{args.part}.json"
+    path = args.out / f"{args.name or 'lesion_' + args.part}.json"
     runs: list[dict[str, Any]] = json.loads(path.read_text())["runs"] if args.resume and path.exists() else []
     done = {_key(r) for r in runs}
     if args.part == "headroom":
@@ -294,7 +297,7 @@ def main(argv: list[str]) -> int:
         held_out = "validation"
     if args.quick:
         jobs = [j for j in jobs if j[1] == 0]
-    jobs = [j for j in jobs if not args.seeds or j[1] in args.seeds]
+    jobs = [j for j in jobs if (not args.seeds or j[1] in args.seeds) and (not args.fraction or j[0] in args.fraction)]
     started = time.time()
     total = sum(len(recipes) for *_, recipes in jobs) * plan["iterations"]
     with tqdm(total=total, desc=f"lesion {args.part}", unit="it") as bar:

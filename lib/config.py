@@ -96,6 +96,7 @@ class AppConfig(BaseModel):
     ema_decay: UnitInterval
     strong_augmentation: StrictBool
     copy_paste: UnitInterval
+    batch_dice: StrictBool
     tv_threshold: Fraction
     tv_weight: NonNegativeFloat
     reliable_percentile_start: Percent

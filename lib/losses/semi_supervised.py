@@ -70,10 +70,11 @@ class UncertaintyContrastiveLoss(nn.Module):
         pdcr_weight: float = 0.0,
         pdcr_grid: int = 4,
         better_subnet_momentum: float = 0.9,
+        batch_dice: bool = False,
     ) -> None:
         super().__init__()
         self.num_classes = num_classes
-        self.supervised = SupervisedLoss()
+        self.supervised = SupervisedLoss(batch_dice)
         self.verification = TargetedVerificationLoss(tv_threshold)
         self.pseudo_label = PseudoLabelLoss()
         self.contrastive = PrototypeContrastiveLoss(contrastive_temperature, contrastive_max_voxels)
@@ -96,7 +97,7 @@ class UncertaintyContrastiveLoss(nn.Module):
         names = (
             "tv_threshold tv_weight reliable_percentile_start reliable_percentile confidence_floor class_balanced "
             "unlabeled_weight bidirectional_weight contrastive_weight contrastive_temperature contrastive_band "
-            "prototype_momentum contrastive_max_voxels pdcr_weight pdcr_grid"
+            "prototype_momentum contrastive_max_voxels pdcr_weight pdcr_grid batch_dice"
         ).split()
         return cls(config.num_classes, **{name: getattr(config, name) for name in names})
 

@@ -14,11 +14,15 @@ class SupervisedLoss(nn.Module):
 
     Returns the total and its Dice part; the Dice part (detached) decides which subnet is the better one in this
     iteration (term 3 of the method).
+
+    With ``batch_dice`` the Dice is taken over the whole batch, not per patch (nnU-Net's "batch Dice"): per patch, a
+    label absent from a patch scores Dice ~0 unless the patch's summed probability of that label falls under the
+    smoothing term (1e-5), so a label missing from most patches, such as a lesion, is pushed to no probability at all.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, batch_dice: bool = False) -> None:
         super().__init__()
-        self.dice_ce = DiceCELoss(to_onehot_y=True, softmax=True)
+        self.dice_ce = DiceCELoss(to_onehot_y=True, softmax=True, batch=batch_dice)
 
     def forward(self, logits: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """

@@ -27,3 +27,16 @@ def test_supervised_loss_is_lower_for_the_right_prediction_and_reports_its_dice_
     assert good_total < 0.01 < bad_total
     assert good_dice < 0.01 < bad_dice
     assert not good_dice.requires_grad
+
+
+def test_batch_dice_does_not_punish_a_faint_lesion_guess_in_a_patch_without_lesion() -> None:
+    """Per patch, a patch without lesion scores lesion Dice ~0 for any lesion probability above the smoothing term;
+    over the batch, the lesion patch beside it carries the lesion's Dice."""
+    label = torch.zeros(2, 1, 8, 8, 8)
+    label[0, 0, 2:6, 2:6, 2:6] = 2  # a lesion in the first patch only
+    logits = torch.zeros(2, 3, 8, 8, 8)
+    logits[:, 0] = 4.0  # background everywhere, a faint lesion probability (~1.7 %) in every voxel
+    logits[0, 2, 2:6, 2:6, 2:6] = 8.0  # and the lesion found where it is
+    per_patch = SupervisedLoss()(logits, label)[1]
+    over_batch = SupervisedLoss(batch_dice=True)(logits, label)[1]
+    assert over_batch < per_patch - 0.1
