@@ -171,7 +171,7 @@ def test_lesion_set_describes_its_lesions_and_draws_a_preview(tmp_path: Path, da
 
 
 def test_lesion_evidence_runs_both_parts_with_lesion_metrics(tmp_path: Path, data: Path) -> None:
-    headroom = _run("lesion_evidence", tmp_path, data, "headroom")
+    headroom = _run("lesion_evidence", tmp_path, data, "headroom", result="lesion_headroom")
     assert {(r["fraction"], r["held_out_split"]) for r in headroom["runs"]} == {
         (0.25, "validation"),
         (1.0, "validation"),
