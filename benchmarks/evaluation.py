@@ -55,9 +55,9 @@ def study_scores(probs: torch.Tensor, subnets: tuple[torch.Tensor, torch.Tensor]
         "foreground_uncertainty": float(entropy.sum() / foreground.sum().clamp_min(1)),
     }
     if subnets is not None:
-        label_a, label_b = class_map(subnets[0]), class_map(subnets[1])
-        scores["subnet_disagreement"] = subnet_disagreement(label_a, label_b)
-        scores["class_disagreement"] = class_disagreement(label_a, label_b, probs.shape[1])
+        label_vnet, label_resnet = class_map(subnets[0]), class_map(subnets[1])
+        scores["subnet_disagreement"] = subnet_disagreement(label_vnet, label_resnet)
+        scores["class_disagreement"] = class_disagreement(label_vnet, label_resnet, probs.shape[1])
     return scores
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "lower_task_priority_at_start",
     "checkpoint_savers",
     "put_routes_first",
+    "handle_exceptions",
     "publisher_arguments",
     "replace_handler",
     "save_checkpoints_atomically",
@@ -63,6 +64,22 @@ def put_routes_first(router: APIRouter) -> list[str]:
 
     server.router.routes[:0] = router.routes
     return sorted({route.path for route in router.routes})
+
+
+def handle_exceptions(exception: type[Exception], handler: Callable[[Any, Any], Any]) -> None:
+    """Answer ``exception``, raised by any route, with ``handler`` on MONAI Label's FastAPI app. The app object is
+    built before the app's code runs and Starlette copies its handlers into the middleware stack at the first ASGI
+    call (the lifespan, before ``on_init_complete``), so a handler added the documented way afterwards is never
+    seen: it goes into the live ``ExceptionMiddleware`` too. Only in the server process."""
+    from monailabel.app import app as server
+    from starlette.middleware.exceptions import ExceptionMiddleware
+
+    server.add_exception_handler(exception, handler)
+    layer = server.middleware_stack
+    while layer is not None and not isinstance(layer, ExceptionMiddleware):
+        layer = getattr(layer, "app", None)
+    if layer is not None:
+        layer.add_exception_handler(exception, handler)
 
 
 class _TaskProcesses:

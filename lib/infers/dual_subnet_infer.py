@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-from fastapi import HTTPException
 from monai.inferers import Inferer
 from monailabel.interfaces.tasks.infer_v2 import InferType
 from monailabel.tasks.infer.basic_infer import BasicInferTask
@@ -21,6 +20,7 @@ from ..networks import StackedSubnetSoftmax, fold_batch_norms, study_embedding
 from ..runtime import autocast, autocast_dtype, configure_device
 from ..sliding_window import sliding_window_inferer
 from ..transforms import preprocessing
+from ..validation.errors import RequestRefused
 
 __all__ = ["DualSubnetInfer", "EMBEDDING_KEY", "NoTrainedModelError", "WITH_SUBNETS"]
 
@@ -34,17 +34,14 @@ EMBEDDING_KEY = "study_embedding"
 logger = logging.getLogger(__name__)
 
 
-class NoTrainedModelError(HTTPException):
-    """Raised instead of answering with a prediction of random weights (stock MONAI Label would).
-
-    An ``HTTPException`` so that the REST layer passes the message to the viewer with status 409 (the request is
-    fine; the server's state does not allow it yet).
-    """
+class NoTrainedModelError(RequestRefused):
+    """Raised instead of answering with a prediction of random weights (stock MONAI Label would). Status 409: the
+    request is fine; the server's state does not allow it yet."""
 
     def __init__(self, model_paths: Sequence[str]) -> None:
         super().__init__(
-            status_code=409,
-            detail=(
+            409,
+            (
                 "No trained model yet (none of "
                 + ", ".join(model_paths)
                 + " exists). Label a few studies (PUT /datastore/label), train the model "

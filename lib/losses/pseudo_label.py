@@ -92,11 +92,11 @@ def inverse_frequency_weights(pseudo: torch.Tensor, reliable: torch.Tensor, num_
 
 
 def fuse_pseudo_labels(
-    probs_a: torch.Tensor,
-    probs_b: torch.Tensor,
-    reliable_a: torch.Tensor,
-    reliable_b: torch.Tensor,
-    a_is_better: bool | torch.Tensor,
+    probs_vnet: torch.Tensor,
+    probs_resnet: torch.Tensor,
+    reliable_vnet: torch.Tensor,
+    reliable_resnet: torch.Tensor,
+    vnet_is_better: bool | torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(pseudo_label, reliable) for each voxel (B, *spatial).
 
@@ -105,17 +105,20 @@ def fuse_pseudo_labels(
     weaker subnet learns from the better one (term 3).
 
     Args:
-        probs_a, probs_b: (B, C, H, W, D) each subnet's class probabilities.
-        reliable_a, reliable_b: (B, H, W, D) bool, each subnet's reliable voxels.
-        a_is_better: a bool or a 0-d bool tensor (on the probabilities' device).
+        probs_vnet, probs_resnet: (B, C, H, W, D) each subnet's class probabilities.
+        reliable_vnet, reliable_resnet: (B, H, W, D) bool, each subnet's reliable voxels.
+        vnet_is_better: a bool or a 0-d bool tensor (on the probabilities' device).
     """
-    cls_a, cls_b = class_map(probs_a), class_map(probs_b)
+    cls_vnet, cls_resnet = class_map(probs_vnet), class_map(probs_resnet)
     # torch.where on a (possibly GPU) scalar: no host round trip to read the decision.
-    a_is_better = torch.as_tensor(a_is_better, device=cls_a.device)
-    better_cls, other_cls = torch.where(a_is_better, cls_a, cls_b), torch.where(a_is_better, cls_b, cls_a)
-    better_reliable = torch.where(a_is_better, reliable_a, reliable_b)
+    vnet_is_better = torch.as_tensor(vnet_is_better, device=cls_vnet.device)
+    better_cls, other_cls = (
+        torch.where(vnet_is_better, cls_vnet, cls_resnet),
+        torch.where(vnet_is_better, cls_resnet, cls_vnet),
+    )
+    better_reliable = torch.where(vnet_is_better, reliable_vnet, reliable_resnet)
     pseudo = torch.where(better_reliable, better_cls, other_cls)
-    return pseudo, reliable_a | reliable_b
+    return pseudo, reliable_vnet | reliable_resnet
 
 
 class PseudoLabelLoss(nn.Module):

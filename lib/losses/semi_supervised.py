@@ -11,7 +11,7 @@ from torch import nn
 from torch.profiler import record_function
 
 from ..distributed import all_reduce_sum
-from ..networks import SubnetOutput
+from ..networks import SUBNET_NAMES, SubnetOutput
 from ..transforms import PastedBox
 from ..uncertainty import class_map, normalized_entropy
 from .patch_contrastive import PatchContrastiveLoss
@@ -43,8 +43,9 @@ class UncertaintyContrastiveLoss(nn.Module):
 
     Entropies, pseudo-labels, reliability, the uncertainty weights and the prototypes come from ``teacher`` (the
     self-ensembling teacher's outputs for the same patches, on the weak view) or, without one, from the students'
-    own detached outputs (the paper's rule). Every term of subnet A depends only on subnet A's live outputs and on
-    detached selections, targets and prototypes, and likewise for B: each term trains exactly its own subnet.
+    own detached outputs (the paper's rule). Every term of subnet ``vnet`` (suffix ``_vnet``) depends only on its
+    live outputs and on detached selections, targets and prototypes, and likewise for ``resnet``: each term trains
+    exactly its own subnet.
 
     Under ``torch.distributed`` each rank holds a part of the global batch: the better subnet is chosen from the
     supervised Dice losses summed over all ranks (every rank takes the same decision) and the prototypes from the
@@ -108,8 +109,8 @@ class UncertaintyContrastiveLoss(nn.Module):
 
     def forward(
         self,
-        out_a: SubnetOutput,
-        out_b: SubnetOutput,
+        out_vnet: SubnetOutput,
+        out_resnet: SubnetOutput,
         label: torch.Tensor,
         num_labeled: int,
         ramp: float = 1.0,
@@ -124,8 +125,8 @@ class UncertaintyContrastiveLoss(nn.Module):
         come from what the teacher saw.
 
         Args:
-            out_a, out_b: each subnet's ``logits`` (B, C, H, W, D) and ``features`` (B, F, H, W, D) on the batch,
-                the first ``num_labeled`` items labeled, the rest unlabeled.
+            out_vnet, out_resnet: each subnet's ``logits`` (B, C, H, W, D) and ``features`` (B, F, H, W, D) on the
+                batch, the first ``num_labeled`` items labeled, the rest unlabeled.
             label: (num_labeled, 1, H, W, D) class indices.
             num_labeled: how many items of the batch are labeled, in [1, B].
             ramp: the schedule's ramp r(t) in [0, 1].
@@ -136,50 +137,61 @@ class UncertaintyContrastiveLoss(nn.Module):
             ``loss`` (scalar), every term (scalars), and the curves' diagnostics.
         """
         n = num_labeled
-        if not 0 < n <= out_a.logits.shape[0]:
-            raise ValueError(f"num_labeled must be in [1, batch size {out_a.logits.shape[0]}], got {n}")
+        if not 0 < n <= out_vnet.logits.shape[0]:
+            raise ValueError(f"num_labeled must be in [1, batch size {out_vnet.logits.shape[0]}], got {n}")
         if not 0.0 <= ramp <= 1.0:
             raise ValueError(f"ramp must be in [0, 1], got {ramp}")
         with record_function("loss: supervised"):
-            sup_a, dice_a = self.supervised(out_a.logits[:n], label)
-            sup_b, dice_b = self.supervised(out_b.logits[:n], label)
+            sup_vnet, dice_vnet = self.supervised(out_vnet.logits[:n], label)
+            sup_resnet, dice_resnet = self.supervised(out_resnet.logits[:n], label)
         with record_function("loss: targeted verification"):
-            tv_a, tv_b = self.verification(out_a.logits[:n], out_b.logits[:n], label)
-        a_is_better = self._a_is_better(dice_a, dice_b)
-        terms = {"sup_a": sup_a, "sup_b": sup_b, "tv_a": tv_a, "tv_b": tv_b}
-        loss = sup_a + sup_b + ramp * self.tv_weight * (tv_a + tv_b)
+            tv_vnet, tv_resnet = self.verification(out_vnet.logits[:n], out_resnet.logits[:n], label)
+        vnet_is_better = self._vnet_is_better(dice_vnet, dice_resnet)
+        terms = {"sup_vnet": sup_vnet, "sup_resnet": sup_resnet, "tv_vnet": tv_vnet, "tv_resnet": tv_resnet}
+        loss = sup_vnet + sup_resnet + ramp * self.tv_weight * (tv_vnet + tv_resnet)
 
         with torch.no_grad(), record_function("loss: uncertainty"):
-            t_a, t_b = teacher if teacher is not None else (out_a, out_b)
-            probs_a, probs_b = t_a.logits.detach().float().softmax(1), t_b.logits.detach().float().softmax(1)
-            uncertainty = normalized_entropy((probs_a + probs_b) / 2)
+            t_vnet, t_resnet = teacher if teacher is not None else (out_vnet, out_resnet)
+            probs_vnet, probs_resnet = (
+                t_vnet.logits.detach().float().softmax(1),
+                t_resnet.logits.detach().float().softmax(1),
+            )
+            uncertainty = normalized_entropy((probs_vnet + probs_resnet) / 2)
         if self.bidirectional_weight > 0:
             with record_function("loss: uncertainty-weighted labeled"):
-                terms["bd_a"] = uncertainty_weighted_cross_entropy(out_a.logits[:n], label, uncertainty[:n])
-                terms["bd_b"] = uncertainty_weighted_cross_entropy(out_b.logits[:n], label, uncertainty[:n])
-            loss = loss + ramp * self.bidirectional_weight * (terms["bd_a"] + terms["bd_b"])
+                terms["bd_vnet"] = uncertainty_weighted_cross_entropy(out_vnet.logits[:n], label, uncertainty[:n])
+                terms["bd_resnet"] = uncertainty_weighted_cross_entropy(out_resnet.logits[:n], label, uncertainty[:n])
+            loss = loss + ramp * self.bidirectional_weight * (terms["bd_vnet"] + terms["bd_resnet"])
 
-        if out_a.logits.shape[0] > n:
+        if out_vnet.logits.shape[0] > n:
             unl = self._unlabeled_terms(
-                (out_a, out_b), (t_a, t_b), (probs_a, probs_b), uncertainty, label, n, a_is_better, ramp, pasted
+                (out_vnet, out_resnet),
+                (t_vnet, t_resnet),
+                (probs_vnet, probs_resnet),
+                uncertainty,
+                label,
+                n,
+                vnet_is_better,
+                ramp,
+                pasted,
             )
             loss = loss + ramp * (
-                self.unlabeled_weight * (unl["unl_a"] + unl["unl_b"])
-                + self.contrastive_weight * (unl["con_a"] + unl["con_b"])
-                + self.pdcr_weight * (unl["pdcr_a"] + unl["pdcr_b"])
+                self.unlabeled_weight * (unl["unl_vnet"] + unl["unl_resnet"])
+                + self.contrastive_weight * (unl["con_vnet"] + unl["con_resnet"])
+                + self.pdcr_weight * (unl["pdcr_vnet"] + unl["pdcr_resnet"])
             )
             terms.update(unl)
 
         terms["rampup"] = torch.tensor(float(ramp))
-        terms["a_is_better"] = a_is_better.float()
+        terms["vnet_is_better"] = vnet_is_better.float()
         terms["loss"] = loss
         return terms
 
-    def _a_is_better(self, dice_a: torch.Tensor, dice_b: torch.Tensor) -> torch.Tensor:
+    def _vnet_is_better(self, dice_vnet: torch.Tensor, dice_resnet: torch.Tensor) -> torch.Tensor:
         """The better subnet by its supervised Dice loss averaged over recent iterations (all ranks): one labeled
         patch per iteration would make the choice flip almost at random. A tensor, not a bool: deciding on the
         host would stop the GPU once per iteration."""
-        dice = all_reduce_sum(torch.stack([dice_a, dice_b]).detach().float())
+        dice = all_reduce_sum(torch.stack([dice_vnet, dice_resnet]).detach().float())
         m = self.better_subnet_momentum
         if self.dice_average is None or self.dice_average.device != dice.device:
             self.dice_average = dice
@@ -205,7 +217,7 @@ class UncertaintyContrastiveLoss(nn.Module):
         uncertainty: torch.Tensor,
         label: torch.Tensor,
         n: int,
-        a_is_better: torch.Tensor,
+        vnet_is_better: torch.Tensor,
         ramp: float,
         pasted: PastedBox | None,
     ) -> dict[str, torch.Tensor]:
@@ -214,7 +226,7 @@ class UncertaintyContrastiveLoss(nn.Module):
         with torch.no_grad(), record_function("loss: reliability and pseudo-labels"):
             reliable_pairs = [self._reliable(p, percentile) for p in probs]
             # Pseudo-labels and reliability over the whole batch; the labeled part only measures their precision.
-            pseudo_all, reliable_all = fuse_pseudo_labels(*probs, *reliable_pairs, a_is_better)
+            pseudo_all, reliable_all = fuse_pseudo_labels(*probs, *reliable_pairs, vnet_is_better)
             pseudo, reliable = pseudo_all[n:], reliable_all[n:]
             weight = (
                 inverse_frequency_weights(pseudo, reliable, self.num_classes)
@@ -241,7 +253,7 @@ class UncertaintyContrastiveLoss(nn.Module):
             composition = torch.cat([one_hot(label, self.num_classes).float(), ((probs[0] + probs[1]) / 2)[n:]])
 
         terms: dict[str, torch.Tensor] = {}
-        for name, student, teacher, memory in zip("ab", students, teachers, self.memories):
+        for name, student, teacher, memory in zip(SUBNET_NAMES, students, teachers, self.memories):
             with record_function("loss: unlabeled"):
                 terms[f"unl_{name}"] = self.pseudo_label(student.logits[n:], target, target_reliable, target_weight)
             with record_function("loss: prototype contrast"):

@@ -19,12 +19,12 @@ def confident_foreground(probs: torch.Tensor, threshold: float) -> tuple[torch.T
     return (top_class > 0) & (top_prob >= threshold), top_class
 
 
-def disagreement_region(probs_a: torch.Tensor, probs_b: torch.Tensor, threshold: float) -> torch.Tensor:
+def disagreement_region(probs_vnet: torch.Tensor, probs_resnet: torch.Tensor, threshold: float) -> torch.Tensor:
     """Voxels (B, *spatial) where exactly one subnet is confidently foreground, or both are but for different
     foreground classes. Built from probabilities only; callers pass detached tensors."""
-    fg_a, cls_a = confident_foreground(probs_a, threshold)
-    fg_b, cls_b = confident_foreground(probs_b, threshold)
-    return (fg_a ^ fg_b) | (fg_a & fg_b & (cls_a != cls_b))
+    fg_vnet, cls_vnet = confident_foreground(probs_vnet, threshold)
+    fg_resnet, cls_resnet = confident_foreground(probs_resnet, threshold)
+    return (fg_vnet ^ fg_resnet) | (fg_vnet & fg_resnet & (cls_vnet != cls_resnet))
 
 
 def masked_cross_entropy(
@@ -63,19 +63,20 @@ class TargetedVerificationLoss(nn.Module):
         self.threshold = threshold
 
     def forward(
-        self, logits_a: torch.Tensor, logits_b: torch.Tensor, label: torch.Tensor
+        self, logits_vnet: torch.Tensor, logits_resnet: torch.Tensor, label: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """
         Args:
-            logits_a, logits_b: (B, C, H, W, D) each subnet's logits on the labeled patches.
+            logits_vnet, logits_resnet: (B, C, H, W, D) each subnet's logits on the labeled patches.
             label: (B, 1, H, W, D) class indices.
 
         Returns:
             The two subnets' terms, scalars.
         """
         with torch.no_grad():
-            region = disagreement_region(logits_a.softmax(1), logits_b.softmax(1), self.threshold)
+            region = disagreement_region(logits_vnet.softmax(1), logits_resnet.softmax(1), self.threshold)
         target = label[:, 0]
         return tuple(
-            masked_cross_entropy(logits, target, region, per_voxel_of_batch=True) for logits in (logits_a, logits_b)
+            masked_cross_entropy(logits, target, region, per_voxel_of_batch=True)
+            for logits in (logits_vnet, logits_resnet)
         )

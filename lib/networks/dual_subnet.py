@@ -16,25 +16,29 @@ __all__ = [
     "StackedSubnetSoftmax",
     "SubnetOutput",
     "DOWNSAMPLING_FACTOR",
+    "SUBNET_NAMES",
     "averaged_softmax",
     "study_embedding",
 ]
 
 # Four stride-2 levels: every spatial size the networks see must be a multiple of 16.
 DOWNSAMPLING_FACTOR = 16
+# The pair's members, in the order in which every pair of outputs, losses and curves comes (attributes of the network,
+# suffixes of the loss terms).
+SUBNET_NAMES = ("vnet", "resnet")
 
 
-def averaged_softmax(out_a: SubnetOutput | torch.Tensor, out_b: SubnetOutput | torch.Tensor) -> torch.Tensor:
+def averaged_softmax(out_vnet: SubnetOutput | torch.Tensor, out_resnet: SubnetOutput | torch.Tensor) -> torch.Tensor:
     """The pair's prediction: the mean of the two subnets' class probabilities (from their outputs or logits)."""
-    logits_a = out_a.logits if isinstance(out_a, SubnetOutput) else out_a
-    logits_b = out_b.logits if isinstance(out_b, SubnetOutput) else out_b
-    return (logits_a.softmax(dim=1) + logits_b.softmax(dim=1)) / 2
+    logits_vnet = out_vnet.logits if isinstance(out_vnet, SubnetOutput) else out_vnet
+    logits_resnet = out_resnet.logits if isinstance(out_resnet, SubnetOutput) else out_resnet
+    return (logits_vnet.softmax(dim=1) + logits_resnet.softmax(dim=1)) / 2
 
 
 class DualSubnetSegmenter(nn.Module):
-    """Subnet A (V-Net) and subnet B (ResNet-34 encoder + V-Net decoder), after Jarimijafarbigloo et al., MIDL 2024,
-    and MCF (Wang et al., CVPR 2023); with ``feature_selection``, an uncertainty-aware feature selection block after
-    each decoder stage of both (``lib/networks/feature_selection.py``).
+    """Subnet ``vnet`` (V-Net) and subnet ``resnet`` (ResNet-34 encoder + V-Net decoder), after Jarimijafarbigloo
+    et al., MIDL 2024, and MCF (Wang et al., CVPR 2023); with ``feature_selection``, an uncertainty-aware feature
+    selection block after each decoder stage of both (``lib/networks/feature_selection.py``).
 
     ``forward`` returns the two subnets' softmax probabilities averaged: the prediction used for validation,
     inference and scoring, so that MONAI's inferers and evaluators can use the pair like any segmentation network.
@@ -81,7 +85,8 @@ class DualSubnetSegmenter(nn.Module):
 
 
 class StackedSubnetSoftmax(nn.Module):
-    """Both subnets' class probabilities side by side (2C channels: subnet A's, then B's), for MONAI's inferers.
+    """Both subnets' class probabilities side by side (2C channels: ``vnet``'s, then ``resnet``'s), for MONAI's
+    inferers.
 
     A sliding window blends windows linearly, so the average of the blended halves equals the blended average that
     ``DualSubnetSegmenter.forward`` gives, and each subnet's own label map can be read as well.
@@ -96,11 +101,11 @@ class StackedSubnetSoftmax(nn.Module):
         self.bottlenecks = bottlenecks
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits_a, pooled_a = self.pair.vnet.logits_and_bottleneck(x)
-        logits_b, pooled_b = self.pair.resnet.logits_and_bottleneck(x)
+        logits_vnet, pooled_vnet = self.pair.vnet.logits_and_bottleneck(x)
+        logits_resnet, pooled_resnet = self.pair.resnet.logits_and_bottleneck(x)
         if self.bottlenecks is not None:
-            self.bottlenecks.append(torch.cat([pooled_a, pooled_b], dim=1).float().cpu())
-        return torch.cat([logits_a.softmax(dim=1), logits_b.softmax(dim=1)], dim=1)
+            self.bottlenecks.append(torch.cat([pooled_vnet, pooled_resnet], dim=1).float().cpu())
+        return torch.cat([logits_vnet.softmax(dim=1), logits_resnet.softmax(dim=1)], dim=1)
 
 
 def study_embedding(bottlenecks: list[torch.Tensor]) -> list[float]:

@@ -1,4 +1,5 @@
-"""Subnet B's encoder: ResNet-34 style residual 3D encoder (He et al., CVPR 2016), as in MCF's second subnet."""
+"""The ``resnet`` subnet's encoder: a ResNet-34 style residual 3D encoder (He et al., CVPR 2016), as in MCF's
+second subnet."""
 
 from __future__ import annotations
 

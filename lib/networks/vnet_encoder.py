@@ -1,4 +1,4 @@
-"""Subnet A's encoder: V-Net style (Milletari et al., 3DV 2016)."""
+"""The ``vnet`` subnet's encoder: V-Net style (Milletari et al., 3DV 2016)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ Inference and active learning run in the server process, through the app's ``inf
 overridden. Training and scoring run in subprocesses that MONAI Label starts before the app sees the request, so a
 bad option would only show later, as ERROR in ``GET /train/``; for them, and for the form fields that MONAI Label
 parses with a bare ``json.loads`` (a 500 on bad JSON), the app puts a checking route in front of MONAI Label's own,
-which it then calls. Both answer :class:`~lib.validation.errors.InvalidInputError`: status code and message.
+which it then calls. Both raise :class:`~lib.validation.errors.InvalidInputError`, answered with its status code and
+message by :mod:`lib.server.refusals`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ..scoring.study_scores import SCORE_GRID_KEY, SCORE_TS_KEY
 from ..validation.errors import InvalidInputError, check_id
 from ..validation.options import ScoringOptions, check_options, check_train_options
 from .infer_request import validate_infer_request
+from .refusals import answer_refusals
 
 __all__ = ["RequestGuards", "guard_routes"]
 
@@ -83,6 +85,7 @@ class RequestGuards:
         """Called once, in the server process only (training and scoring subprocesses build the app too)."""
         # MONAI Label logs each /activelearning answer whole; the route below logs it without the bookkeeping.
         logging.getLogger(activelearning_api.__name__).setLevel(logging.WARNING)
+        answer_refusals()
         paths = put_routes_first(guard_routes(self))
         logger.info("Request guards in front of: %s", ", ".join(paths))
         super().on_init_complete()

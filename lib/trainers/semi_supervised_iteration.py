@@ -133,12 +133,12 @@ class SemiSupervisedIteration:
         engine.network.train()
         engine.optimizer.zero_grad(set_to_none=True)
         with record_function("students forward"), autocast(self.autocast_dtype, weak.device):
-            out_a, out_b = engine.network(strong, return_subnets=True)
+            out_vnet, out_resnet = engine.network(strong, return_subnets=True)
         if unlabeled is None:
-            out_a, out_b = _labeled_part(out_a, n), _labeled_part(out_b, n)
-        out_a, out_b = _float((out_a, out_b))
+            out_vnet, out_resnet = _labeled_part(out_vnet, n), _labeled_part(out_resnet, n)
+        out_vnet, out_resnet = _float((out_vnet, out_resnet))
         with record_function("loss"):
-            terms = engine.loss_function(out_a, out_b, labels, n, ramp=ramp, teacher=teacher_out, pasted=pasted)
+            terms = engine.loss_function(out_vnet, out_resnet, labels, n, ramp=ramp, teacher=teacher_out, pasted=pasted)
         with record_function("backward"):
             self._scaler.scale(terms["loss"]).backward()
         with record_function("optimizer step"):
@@ -149,7 +149,7 @@ class SemiSupervisedIteration:
                 self.teacher.update_parameters(student)
 
         with torch.no_grad():
-            pred = averaged_softmax(out_a, out_b)[:n]
+            pred = averaged_softmax(out_vnet, out_resnet)[:n]
         output = {Keys.IMAGE: images, Keys.LABEL: labels, Keys.PRED: pred}
         output.update({name: value.detach() for name, value in terms.items()})
         output["learning_rate"] = torch.tensor(engine.optimizer.param_groups[0]["lr"])

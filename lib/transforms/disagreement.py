@@ -22,11 +22,11 @@ class SubnetDisagreementd(MapTransform):
     def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
         d = dict(data)
         for key in self.key_iterator(d):
-            probs_a, probs_b = torch.as_tensor(d[key]).chunk(2, dim=0)
-            label_a, label_b = class_map(probs_a, 0), class_map(probs_b, 0)
+            probs_vnet, probs_resnet = torch.as_tensor(d[key]).chunk(2, dim=0)
+            label_vnet, label_resnet = class_map(probs_vnet, 0), class_map(probs_resnet, 0)
             d.setdefault("result", {}).update(
-                subnet_disagreement=subnet_disagreement(label_a, label_b),
-                class_disagreement=class_disagreement(label_a, label_b, probs_a.shape[0]),
+                subnet_disagreement=subnet_disagreement(label_vnet, label_resnet),
+                class_disagreement=class_disagreement(label_vnet, label_resnet, probs_vnet.shape[0]),
             )
-            d[key] = (probs_a + probs_b) / 2
+            d[key] = (probs_vnet + probs_resnet) / 2
         return d

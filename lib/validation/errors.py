@@ -1,24 +1,34 @@
-"""The one error type of the server's request checks, and the check of every id that names a file or folder."""
+"""The errors that refuse a request, raised in any layer, and the check of every id that names a file or folder.
+
+They are plain exceptions that carry the HTTP status they mean: the layers below the server raise them without
+knowing about HTTP, and the HTTP layer (:mod:`lib.server.refusals`) answers each with its status and message.
+"""
 
 from __future__ import annotations
 
 import os
 
-from fastapi import HTTPException
 from monailabel.interfaces.exception import MONAILabelError, MONAILabelException
 
-__all__ = ["InvalidInputError", "check_id"]
+__all__ = ["InvalidInputError", "RequestRefused", "check_id"]
 
 MAX_ID_LENGTH = 255
 
 
-class InvalidInputError(MONAILabelException, HTTPException):
-    """A request the server refuses. A ``MONAILabelException`` (``INVALID_INPUT``) for Python callers of the app, and
-    an ``HTTPException`` because MONAI Label 0.8.5 has no handler for its own exceptions: they would reach the client
-    as a bare 500."""
+class RequestRefused(Exception):
+    """A request that is refused with ``status_code`` and a message (``detail``) for the person who sent it."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+class InvalidInputError(RequestRefused, MONAILabelException):
+    """A request with bad input. Also a ``MONAILabelException`` (``INVALID_INPUT``) for Python callers of the app."""
 
     def __init__(self, status_code: int, msg: str) -> None:
-        HTTPException.__init__(self, status_code=status_code, detail=msg)
+        RequestRefused.__init__(self, status_code, msg)
         MONAILabelException.__init__(self, MONAILabelError.INVALID_INPUT, msg)
 
 

@@ -26,18 +26,19 @@ NUM_CLASSES = 3
 
 
 def _global_batch() -> dict[str, torch.Tensor]:
-    """Two labeled and two unlabeled items, made the same in every process. Item 0's labeled logits favour subnet
-    A by a little and item 1's favour subnet B by a lot, so the ranks' local choices of the better subnet differ."""
+    """Two labeled and two unlabeled items, made the same in every process. Item 0's labeled logits favour
+    subnet vnet by a little and item 1's favour subnet resnet by a lot, so the ranks' local choices of the better
+    subnet differ."""
     g = torch.Generator().manual_seed(7)
     label = torch.randint(0, NUM_CLASSES, (2, 1, 4, 4, 4), generator=g)
     onehot = torch.nn.functional.one_hot(label[:, 0], NUM_CLASSES).movedim(-1, 1).float()
     noise = torch.randn(2, NUM_CLASSES, 4, 4, 4, generator=g)
-    logits_a = torch.stack([4 * onehot[0] + 0.5 * noise[0], 0.2 * onehot[1] + noise[1]])
-    logits_b = torch.stack([3 * onehot[0] + 0.5 * noise[0], 6 * onehot[1] + 0.1 * noise[1]])
+    logits_vnet = torch.stack([4 * onehot[0] + 0.5 * noise[0], 0.2 * onehot[1] + noise[1]])
+    logits_resnet = torch.stack([3 * onehot[0] + 0.5 * noise[0], 6 * onehot[1] + 0.1 * noise[1]])
     return {
         "label": label,
-        "logits_a": logits_a,
-        "logits_b": logits_b,
+        "logits_vnet": logits_vnet,
+        "logits_resnet": logits_resnet,
         "features": torch.randn(4, 5, 4, 4, 4, generator=g),  # labeled 0, labeled 1, unlabeled 0, unlabeled 1
         "pseudo": torch.randint(0, NUM_CLASSES, (2, 4, 4, 4), generator=g),
         "reliable": torch.rand(2, 4, 4, 4, generator=g) < 0.3,
@@ -52,18 +53,18 @@ def _reductions(batch: dict[str, torch.Tensor], items: list[int]) -> dict[str, t
     prototypes, valid = loss._prototypes(
         loss.memories[0], features, batch["label"][items], n, batch["pseudo"][items], batch["reliable"][items]
     )
-    out_a = SubnetOutput(batch["logits_a"][items], features[:n])
-    out_b = SubnetOutput(batch["logits_b"][items], features[:n])
-    terms = loss(out_a, out_b, batch["label"][items], n)
-    return {"prototypes": prototypes, "valid": valid, "a_is_better": terms["a_is_better"]}
+    out_vnet = SubnetOutput(batch["logits_vnet"][items], features[:n])
+    out_resnet = SubnetOutput(batch["logits_resnet"][items], features[:n])
+    terms = loss(out_vnet, out_resnet, batch["label"][items], n)
+    return {"prototypes": prototypes, "valid": valid, "vnet_is_better": terms["vnet_is_better"]}
 
 
 def _local_decision(batch: dict[str, torch.Tensor], item: int) -> torch.Tensor:
     """What rank ``item`` would decide alone (a fresh single-rank group would need a second port)."""
     loss = UncertaintyContrastiveLoss(num_classes=NUM_CLASSES)
-    dice_a = loss.supervised(batch["logits_a"][[item]], batch["label"][[item]])[1]
-    dice_b = loss.supervised(batch["logits_b"][[item]], batch["label"][[item]])[1]
-    return (dice_a <= dice_b).float()
+    dice_vnet = loss.supervised(batch["logits_vnet"][[item]], batch["label"][[item]])[1]
+    dice_resnet = loss.supervised(batch["logits_resnet"][[item]], batch["label"][[item]])[1]
+    return (dice_vnet <= dice_resnet).float()
 
 
 def _train_task(model_dir: Path) -> UncertaintyContrastiveTrain:
@@ -157,4 +158,4 @@ def test_every_rank_takes_the_better_subnet_decision_of_the_global_batch(two_ran
     local = [float(result["local"]) for result in two_ranks["ranks"]]
     assert local == [1.0, 0.0], "the test data must make the ranks disagree locally"
     for result in two_ranks["ranks"]:
-        assert float(result["global"]["a_is_better"]) == float(single["a_is_better"]) == 0.0
+        assert float(result["global"]["vnet_is_better"]) == float(single["vnet_is_better"]) == 0.0

@@ -27,15 +27,17 @@ def test_reliable_mask_rejects_a_percentile_out_of_range() -> None:
 
 
 def test_better_subnet_decides_where_it_is_reliable_the_other_elsewhere() -> None:
-    # Classes: A says 1,1,1,0 ; B says 0,0,0,1.
-    probs_a = torch.tensor([[0.1, 0.9]] * 3 + [[0.9, 0.1]]).T.reshape(1, 2, 4)
-    probs_b = probs_a.flip(1)
-    reliable_a = torch.tensor([[True, False, False, True]])
-    reliable_b = torch.tensor([[True, True, False, False]])
-    pseudo, reliable = fuse_pseudo_labels(probs_a, probs_b, reliable_a, reliable_b, a_is_better=True)
-    assert pseudo[reliable].tolist() == [1, 0, 0]  # voxel 1: A unreliable, B's class; voxel 3: A's class
+    # Classes: vnet says 1,1,1,0 ; resnet says 0,0,0,1.
+    probs_vnet = torch.tensor([[0.1, 0.9]] * 3 + [[0.9, 0.1]]).T.reshape(1, 2, 4)
+    probs_resnet = probs_vnet.flip(1)
+    reliable_vnet = torch.tensor([[True, False, False, True]])
+    reliable_resnet = torch.tensor([[True, True, False, False]])
+    pseudo, reliable = fuse_pseudo_labels(probs_vnet, probs_resnet, reliable_vnet, reliable_resnet, vnet_is_better=True)
+    assert pseudo[reliable].tolist() == [1, 0, 0]  # voxel 1: vnet unreliable, resnet's class; voxel 3: vnet's class
     assert reliable.tolist() == [[True, True, False, True]]
-    pseudo_b_better, _ = fuse_pseudo_labels(probs_a, probs_b, reliable_a, reliable_b, a_is_better=False)
+    pseudo_b_better, _ = fuse_pseudo_labels(
+        probs_vnet, probs_resnet, reliable_vnet, reliable_resnet, vnet_is_better=False
+    )
     assert pseudo_b_better[reliable].tolist() == [0, 0, 0]
 
 

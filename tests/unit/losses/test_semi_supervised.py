@@ -11,8 +11,8 @@ from lib.losses import UncertaintyContrastiveLoss
 from lib.networks import DualSubnetSegmenter
 
 TERMS_OF = {
-    "vnet": ("sup_a", "tv_a", "bd_a", "unl_a", "con_a", "pdcr_a"),
-    "resnet": ("sup_b", "tv_b", "bd_b", "unl_b", "con_b", "pdcr_b"),
+    "vnet": ("sup_vnet", "tv_vnet", "bd_vnet", "unl_vnet", "con_vnet", "pdcr_vnet"),
+    "resnet": ("sup_resnet", "tv_resnet", "bd_resnet", "unl_resnet", "con_resnet", "pdcr_resnet"),
 }
 
 
@@ -31,10 +31,10 @@ def setup() -> dict:
     teacher = DualSubnetSegmenter(in_channels=1, num_classes=3, width=2, projection_dim=4)
     images = torch.randn(4, 1, 16, 16, 16)
     label = torch.randint(0, 3, (2, 1, 16, 16, 16))
-    out_a, out_b = net(images, return_subnets=True)
+    out_vnet, out_resnet = net(images, return_subnets=True)
     with torch.no_grad():
         teacher_out = teacher(images, return_subnets=True)
-    terms = _loss()(out_a, out_b, label, num_labeled=2, ramp=1.0, teacher=teacher_out)
+    terms = _loss()(out_vnet, out_resnet, label, num_labeled=2, ramp=1.0, teacher=teacher_out)
     return {"terms": terms, "net": net, "teacher": teacher, "images": images, "label": label}
 
 
@@ -54,36 +54,41 @@ def test_each_term_alone_trains_its_own_subnet_and_not_the_other(setup: dict, ow
 
 
 def test_the_contrastive_terms_train_the_projection_head(setup: dict) -> None:
-    for subnet, name in (("vnet", "con_a"), ("resnet", "con_b")):
+    for subnet, name in (("vnet", "con_vnet"), ("resnet", "con_resnet")):
         assert _grad_norm(setup["terms"][name], getattr(setup["net"], subnet).projection) > 0
 
 
 def test_total_loss_is_the_ramped_weighted_sum_of_the_terms(setup: dict) -> None:
     t = setup["terms"]
-    labels_only = 0.5 * (t["tv_a"] + t["tv_b"]) + 1.0 * (t["bd_a"] + t["bd_b"])
-    unlabeled = t["unl_a"] + t["unl_b"] + 0.1 * (t["con_a"] + t["con_b"]) + 0.1 * (t["pdcr_a"] + t["pdcr_b"])
-    torch.testing.assert_close(t["loss"], t["sup_a"] + t["sup_b"] + labels_only + unlabeled)
+    labels_only = 0.5 * (t["tv_vnet"] + t["tv_resnet"]) + 1.0 * (t["bd_vnet"] + t["bd_resnet"])
+    unlabeled = (
+        t["unl_vnet"]
+        + t["unl_resnet"]
+        + 0.1 * (t["con_vnet"] + t["con_resnet"])
+        + 0.1 * (t["pdcr_vnet"] + t["pdcr_resnet"])
+    )
+    torch.testing.assert_close(t["loss"], t["sup_vnet"] + t["sup_resnet"] + labels_only + unlabeled)
 
 
 def test_during_the_warm_up_only_the_supervised_terms_count() -> None:
     torch.manual_seed(1)
     net = DualSubnetSegmenter(in_channels=1, num_classes=3, width=2)
-    out_a, out_b = net(torch.randn(3, 1, 16, 16, 16), return_subnets=True)
-    t = _loss()(out_a, out_b, torch.randint(0, 3, (1, 1, 16, 16, 16)), 1, ramp=0.0)
-    torch.testing.assert_close(t["loss"], t["sup_a"] + t["sup_b"])
+    out_vnet, out_resnet = net(torch.randn(3, 1, 16, 16, 16), return_subnets=True)
+    t = _loss()(out_vnet, out_resnet, torch.randint(0, 3, (1, 1, 16, 16, 16)), 1, ramp=0.0)
+    torch.testing.assert_close(t["loss"], t["sup_vnet"] + t["sup_resnet"])
 
 
 def test_the_teacher_steers_the_pseudo_labels(setup: dict) -> None:
     """The same students with another teacher get other pseudo-label terms; the teacher's outputs get no gradient."""
     net, images, label = setup["net"], setup["images"], setup["label"]
-    out_a, out_b = net(images, return_subnets=True)
+    out_vnet, out_resnet = net(images, return_subnets=True)
     with torch.no_grad():
-        own = _loss()(out_a, out_b, label, 2, 1.0, teacher=None)
-    assert not torch.isclose(own["unl_a"], setup["terms"]["unl_a"])
+        own = _loss()(out_vnet, out_resnet, label, 2, 1.0, teacher=None)
+    assert not torch.isclose(own["unl_vnet"], setup["terms"]["unl_vnet"])
     # The teacher's outputs, this time with their graph: the loss must read them detached.
     teacher = setup["teacher"]
     live_teacher = teacher(setup["images"], return_subnets=True)
-    terms = _loss()(out_a, out_b, label, 2, 1.0, teacher=live_teacher)
+    terms = _loss()(out_vnet, out_resnet, label, 2, 1.0, teacher=live_teacher)
     assert _grad_norm(terms["loss"], teacher) == 0
     assert _grad_norm(terms["loss"], net) > 0
 
@@ -97,24 +102,24 @@ def test_the_paper_preset_builds_the_paper_objective() -> None:
 
 def test_a_batch_without_unlabeled_items_has_only_the_label_terms() -> None:
     net = DualSubnetSegmenter(in_channels=1, num_classes=2, width=2)
-    out_a, out_b = net(torch.randn(2, 1, 16, 16, 16), return_subnets=True)
+    out_vnet, out_resnet = net(torch.randn(2, 1, 16, 16, 16), return_subnets=True)
     loss = UncertaintyContrastiveLoss(num_classes=2)
-    result = loss(out_a, out_b, torch.randint(0, 2, (2, 1, 16, 16, 16)), 2)
-    assert "unl_a" not in result and "con_b" not in result and "bd_a" not in result
+    result = loss(out_vnet, out_resnet, torch.randint(0, 2, (2, 1, 16, 16, 16)), 2)
+    assert "unl_vnet" not in result and "con_resnet" not in result and "bd_vnet" not in result
     torch.testing.assert_close(
-        result["loss"], result["sup_a"] + result["sup_b"] + 0.5 * (result["tv_a"] + result["tv_b"])
+        result["loss"], result["sup_vnet"] + result["sup_resnet"] + 0.5 * (result["tv_vnet"] + result["tv_resnet"])
     )
 
 
 def test_the_better_subnet_follows_the_dice_averaged_over_iterations() -> None:
-    """One iteration where B looks better does not overturn a run of iterations where A was better."""
+    """One iteration where resnet looks better does not overturn a run of iterations where vnet was better."""
     loss = UncertaintyContrastiveLoss(num_classes=2)
     for _ in range(10):
-        assert bool(loss._a_is_better(torch.tensor(0.2), torch.tensor(0.4)))
-    assert bool(loss._a_is_better(torch.tensor(0.6), torch.tensor(0.3)))
+        assert bool(loss._vnet_is_better(torch.tensor(0.2), torch.tensor(0.4)))
+    assert bool(loss._vnet_is_better(torch.tensor(0.6), torch.tensor(0.3)))
     for _ in range(20):
-        loss._a_is_better(torch.tensor(0.6), torch.tensor(0.3))
-    assert not bool(loss._a_is_better(torch.tensor(0.6), torch.tensor(0.3)))
+        loss._vnet_is_better(torch.tensor(0.6), torch.tensor(0.3))
+    assert not bool(loss._vnet_is_better(torch.tensor(0.6), torch.tensor(0.3)))
 
 
 def test_in_a_pasted_box_the_unlabeled_term_learns_the_pasted_labels(setup: dict) -> None:
@@ -130,7 +135,7 @@ def test_in_a_pasted_box_the_unlabeled_term_learns_the_pasted_labels(setup: dict
     def unlabeled_term(student_classes: torch.Tensor) -> torch.Tensor:
         logits = torch.nn.functional.one_hot(student_classes, 3).permute(0, 4, 1, 2, 3).float() * 20.0
         out = type(teacher_out[0])(torch.cat([logits[:2] * 0, logits]), torch.randn(4, 4, 16, 16, 16))
-        return _loss()(out, out, label, 2, 1.0, teacher=teacher_out, pasted=(box, box_label))["unl_a"]
+        return _loss()(out, out, label, 2, 1.0, teacher=teacher_out, pasted=(box, box_label))["unl_vnet"]
 
     teacher_classes = (teacher_out[0].logits.softmax(1) + teacher_out[1].logits.softmax(1)).argmax(1)[2:]
     follows_the_box = torch.where(box, box_label, teacher_classes)

@@ -23,9 +23,9 @@ def test_outputs_and_gradients_match_the_default_layout() -> None:
     outputs = []
     for network in (default, fast):
         network.train()
-        out_a, out_b = network(x, return_subnets=True)
-        (out_a.logits.square().mean() + out_b.features.mean()).backward()
-        outputs.append((out_a.logits, {n: p.grad for n, p in network.named_parameters()}))
+        out_vnet, out_resnet = network(x, return_subnets=True)
+        (out_vnet.logits.square().mean() + out_resnet.features.mean()).backward()
+        outputs.append((out_vnet.logits, {n: p.grad for n, p in network.named_parameters()}))
     (logits, grads), (fast_logits, fast_grads) = outputs
     torch.testing.assert_close(fast_logits, logits, rtol=1e-4, atol=1e-5)
     assert grads.keys() == fast_grads.keys()

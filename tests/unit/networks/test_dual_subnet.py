@@ -12,8 +12,8 @@ def _count(module: torch.nn.Module) -> float:
 
 def test_each_subnet_returns_logits_and_full_resolution_features() -> None:
     net = DualSubnetSegmenter(in_channels=1, num_classes=3, width=4)
-    out_a, out_b = net(torch.randn(2, 1, 32, 32, 16), return_subnets=True)
-    for out in (out_a, out_b):
+    out_vnet, out_resnet = net(torch.randn(2, 1, 32, 32, 16), return_subnets=True)
+    for out in (out_vnet, out_resnet):
         assert out.logits.shape == (2, 3, 32, 32, 16)
         assert out.features.shape == (2, 4, 32, 32, 16)
 
@@ -22,9 +22,9 @@ def test_forward_is_the_average_of_the_two_subnets_softmax() -> None:
     net = DualSubnetSegmenter(in_channels=1, num_classes=3, width=4).eval()
     x = torch.randn(1, 1, 16, 16, 16)
     with torch.no_grad():
-        out_a, out_b = net(x, return_subnets=True)
+        out_vnet, out_resnet = net(x, return_subnets=True)
         probs = net(x)
-    expected = (out_a.logits.softmax(1) + out_b.logits.softmax(1)) / 2
+    expected = (out_vnet.logits.softmax(1) + out_resnet.logits.softmax(1)) / 2
     torch.testing.assert_close(probs, expected)
     torch.testing.assert_close(probs.sum(1), torch.ones(1, 16, 16, 16))
 

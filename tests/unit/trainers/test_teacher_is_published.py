@@ -61,5 +61,14 @@ def test_training_curves_of_every_term_are_written_for_tensorboard(datastore, tm
         accumulator = EventAccumulator(str(path.parent))
         accumulator.Reload()
         tags |= set(accumulator.Tags()["scalars"])
-    expected = {"sup_a", "tv_b", "bd_a", "unl_a", "con_b", "reliable_fraction", "pseudo_class_1", "learning_rate"}
+    expected = {
+        "sup_vnet",
+        "tv_resnet",
+        "bd_vnet",
+        "unl_vnet",
+        "con_resnet",
+        "reliable_fraction",
+        "pseudo_class_1",
+        "learning_rate",
+    }
     assert {f"train/{name}" for name in expected} <= tags

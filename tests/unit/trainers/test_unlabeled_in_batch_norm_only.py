@@ -45,7 +45,7 @@ def test_unlabeled_patches_reach_the_batch_norms_but_no_loss() -> None:
     supervised, seen = _step(unlabeled, unlabeled_loss=False)
     alone, unseen = _step(None, unlabeled_loss=False)
     semi, _ = _step(unlabeled, unlabeled_loss=True)
-    assert "unl_a" not in supervised and "con_a" not in supervised and "unl_a" in semi
-    assert not torch.equal(supervised["sup_a"], alone["sup_a"])  # other batch statistics, other outputs
+    assert "unl_vnet" not in supervised and "con_vnet" not in supervised and "unl_vnet" in semi
+    assert not torch.equal(supervised["sup_vnet"], alone["sup_vnet"])  # other batch statistics, other outputs
     assert not torch.allclose(_running_mean(seen), _running_mean(unseen))
     assert supervised["pred"].shape[0] == 2  # the prediction of the labeled patches only

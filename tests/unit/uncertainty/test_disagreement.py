@@ -63,13 +63,13 @@ def test_a_label_in_one_map_only_counts_as_full_disagreement_and_one_in_neither_
 
 
 def test_the_transform_scores_the_stacked_halves_and_leaves_their_average() -> None:
-    probs_a = torch.tensor([[0.9, 0.2], [0.1, 0.8]])  # (C=2, 2 voxels): labels [0, 1]
-    probs_b = torch.tensor([[0.3, 0.4], [0.7, 0.6]])  # labels [1, 1]
-    out = SubnetDisagreementd(keys="pred")({"pred": torch.cat([probs_a, probs_b])})
+    probs_vnet = torch.tensor([[0.9, 0.2], [0.1, 0.8]])  # (C=2, 2 voxels): labels [0, 1]
+    probs_resnet = torch.tensor([[0.3, 0.4], [0.7, 0.6]])  # labels [1, 1]
+    out = SubnetDisagreementd(keys="pred")({"pred": torch.cat([probs_vnet, probs_resnet])})
     assert out["result"]["subnet_disagreement"] == pytest.approx(1 / 2)
     # label 1: a has 1 voxel, b 2, shared 1 -> Dice 2/3.
     assert out["result"]["class_disagreement"] == pytest.approx(1 / 3)
-    torch.testing.assert_close(out["pred"], (probs_a + probs_b) / 2)
+    torch.testing.assert_close(out["pred"], (probs_vnet + probs_resnet) / 2)
 
 
 def test_stacked_softmax_averages_to_the_pairs_own_prediction() -> None:
