@@ -1,5 +1,5 @@
 """``/ohif/app-config.js`` as the app serves it: MONAI Label's own OHIF configuration with the app's MONAI Label mode
-(``ohif/monai_label_mode.js``: brush, eraser, threshold and shapes, Save Label, Next Sample by ``uncertainty``, the
+(``ohif/mode/``: brush, eraser, threshold and shapes, Save Label, Next Sample by ``uncertainty``, the
 uncertainty region as an overlay to show and hide).
 
 No OHIF rebuild: the bundled viewer reads its modes from this file first. The mode was written against the OHIF build
@@ -22,13 +22,24 @@ from monailabel.endpoints.user.auth import RBAC, User
 from ..infers.uncertainty_region import REGION_MODEL, UNCERTAIN_LABEL
 from ..monailabel_compat import put_routes_first
 
-__all__ = ["OHIF_VERSION", "OhifViewer", "app_config_js", "bundled_ohif_version", "ohif_config_router"]
+__all__ = ["OHIF_VERSION", "OhifViewer", "app_config_js", "bundled_ohif_version", "mode_js", "ohif_config_router"]
 
 logger = logging.getLogger(__name__)
 
 OHIF_VERSION = "3.10.0-beta.5"
 STATIC_DIR = Path(monailabel.__file__).parent / "endpoints" / "static" / "ohif"
-MODE_JS = Path(__file__).parent / "ohif" / "monai_label_mode.js"
+MODE_DIR = Path(__file__).parent / "ohif" / "mode"
+# The mode's files, one concern each, joined in this order inside one function (no build step): each part's top-level
+# statements use only what the parts before it define.
+MODE_PARTS = (
+    "shared.js",  # the app's settings, the overview, helpers every part uses
+    "toolbar.js",  # buttons and tool groups
+    "save_label.js",  # Save Label
+    "nrrd.js",  # the reader of the Uncertainty button's result
+    "uncertainty_overlay.js",  # the Uncertainty button
+    "panel_patches.js",  # the patches of the bundled panel and of browser globals, isolated
+    "mode.js",  # the mode and its registration
+)
 DEFAULT_STRATEGY = "uncertainty"
 
 
@@ -49,8 +60,13 @@ def app_config_js(labels: dict[str, int], static_dir: Path = STATIC_DIR) -> str:
         "apiRoot": settings.MONAI_LABEL_API_STR,
         "overlay": {"model": REGION_MODEL, "label": next(iter(UNCERTAIN_LABEL))},
     }
-    mode = MODE_JS.read_text().replace("__APP__", json.dumps(app))
-    return (static_dir / "app-config.js").read_text() + "\n" + mode
+    return (static_dir / "app-config.js").read_text() + "\n" + mode_js(app)
+
+
+def mode_js(app: dict) -> str:
+    """The mode's parts as one script, with the app's settings in place of ``__APP__``."""
+    parts = "\n".join((MODE_DIR / name).read_text() for name in MODE_PARTS)
+    return "(function () {\n'use strict';\n\n" + parts.replace("__APP__", json.dumps(app)) + "})();\n"
 
 
 def ohif_config_router(labels: dict[str, int], static_dir: Path = STATIC_DIR) -> APIRouter | None:

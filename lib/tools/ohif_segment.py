@@ -46,121 +46,30 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 TIMEOUT_MS = 240_000  # two shared cores: OHIF's bundles, the volume and a first inference all take a while
-
-VOLUME_LOADED = """() => {
-    const cs = window.cornerstone;
-    const volumes = cs && cs.cache.getVolumes ? cs.cache.getVolumes() : [];
-    return volumes.length > 0 && volumes.every(v => !v.loadStatus || v.loadStatus.loaded);
-}"""
-LABELMAP_HISTOGRAM = """() => {
-    const volume = window.services.segmentationService.getLabelmapVolume('1');
-    if (!volume) return null;
-    const voxels = volume.voxelManager.getCompleteScalarDataArray(), histogram = {};
-    for (let i = 0; i < voxels.length; i++) if (voxels[i]) histogram[voxels[i]] = (histogram[voxels[i]] || 0) + 1;
-    return histogram;
-}"""
+# What runs in the page: one JavaScript function (or expression) per file, each with what it is for at its top.
+PAGE_SCRIPTS = Path(__file__).parent / "ohif_page"
 
 
-# Points to correct, in patient space (LPS mm, what Cornerstone calls world coordinates), on one axial slice: the voxel
-# of the model's segment ``name`` with the most in-plane neighbours of that segment (null if the model made none), and
-# three background voxels near the middle of that slice, 6 voxels apart, with a clear margin of 2 voxels (a 3 mm brush),
-# for painting. The slice is the one with room for both: a barely trained model may fill whole slices with organ
-# (CI run of stop 19), so the slice of the most interior voxel alone can leave no background to paint on.
-PICK_POINTS = """(name) => {
-    const service = window.services.segmentationService;
-    const segments = service.getSegmentation('1').segments;
-    const index = Number(Object.keys(segments).find(i => segments[i] && segments[i].label === name));
-    const volume = service.getLabelmapVolume('1');
-    const [nx, ny, nz] = volume.dimensions;
-    const data = volume.voxelManager.getCompleteScalarDataArray();
-    const at = (i, j, k) => data[i + nx * (j + ny * k)];
-    const count = (i, j, k, r, v) => {
-        let n = 0;
-        for (let a = -r; a <= r; a++) for (let b = -r; b <= r; b++) n += at(i + a, j + b, k) === v ? 1 : 0;
-        return n;
-    };
-    const onSlice = k => {
-        let inside = null, most = 0;
-        for (let j = 1; j < ny - 1; j++)
-            for (let i = 1; i < nx - 1; i++)
-                if (at(i, j, k) === index && count(i, j, k, 1, index) > most) {
-                    most = count(i, j, k, 1, index);
-                    inside = [i, j, k];
-                }
-        const free = [];
-        for (let j = 3; j < ny - 3; j++) for (let i = 3; i < nx - 3; i++)
-            if (count(i, j, k, 2, 0) === 25) free.push([(i - nx / 2) ** 2 + (j - ny / 2) ** 2, [i, j, k]]);
-        free.sort((a, b) => a[0] - b[0]);
-        const spaced = [];  // free voxels at least 6 voxels apart, nearest the middle first
-        for (const f of free)
-            if (spaced.every(g => Math.abs(f[1][0] - g[0]) + Math.abs(f[1][1] - g[1]) >= 6)) spaced.push(f[1]);
-        // Room for every stroke first (two background points, three without the segment), then the most interior
-        // voxel of the segment, then the middle slice.
-        const room = spaced.length >= (inside ? 2 : 3) ? 1 : 0;
-        return {inside, spaced, rank: [room, most, -Math.abs(k - nz / 2)]};
-    };
-    const ahead = (a, b) => {  // a ranks before b (lexicographic)
-        const n = a.findIndex((v, m) => v !== b[m]);
-        return n >= 0 && a[n] > b[n];
-    };
-    let best = null;
-    for (let k = 0; k < nz; k++) {
-        const slice = onSlice(k);
-        if (!best || ahead(slice.rank, best.rank)) best = slice;
-    }
-    const world = ijk => (ijk ? Array.from(volume.imageData.indexToWorld(ijk)) : null);
-    return {
-        inside: world(best.inside),
-        background: world(best.spaced[0]),
-        background2: world(best.spaced[1]),
-        background3: world(best.spaced[2]),
-    };
-}"""
-# Background in the middle of the middle axial slice, as an annotator erasing a region the model got wrong: the barely
-# trained test model sometimes labels every voxel, which leaves nowhere to paint a correction into (seen on CI).
-CLEAR_BOX = """(side) => {
-    const volume = window.services.segmentationService.getLabelmapVolume('1');
-    const [nx, ny, nz] = volume.dimensions;
-    const data = volume.voxelManager.getCompleteScalarDataArray().slice();
-    const k = Math.floor(nz / 2), i0 = Math.floor((nx - side) / 2), j0 = Math.floor((ny - side) / 2);
-    for (let j = j0; j < j0 + side; j++) for (let i = i0; i < i0 + side; i++) data[i + nx * (j + ny * k)] = 0;
-    volume.voxelManager.setCompleteScalarDataArray(data);
-}"""
+def page_script(name: str) -> str:
+    """The text of ``ohif_page/<name>.js``, as Playwright's ``evaluate`` and ``wait_for_function`` take it."""
+    return (PAGE_SCRIPTS / f"{name}.js").read_text().strip()
+
+
+VOLUME_LOADED = page_script("volume_loaded")
+LABELMAP_HISTOGRAM = page_script("labelmap_histogram")
+PICK_POINTS = page_script("pick_points")
+CLEAR_BOX = page_script("clear_box")
+ACTIVE_TOOL = page_script("active_tool")
+SEGMENT_INDEX = page_script("segment_index")
+LABEL_AT_VALUE = page_script("label_at_value")
+LABEL_AT = f"([world, expected]) => ({LABEL_AT_VALUE})(world) === expected"
+SHOW_POINT = page_script("show_point")
+OVERLAY_STATE = page_script("overlay_state")
+SEGMENT_NAMES = page_script("segment_names")
+PANEL_MODELS = page_script("panel_models")
+SET_LABELMAP = page_script("set_labelmap")
 # OHIF's segmentation tools behind the panel's buttons (Cornerstone3D's names).
 BRUSH_TOOLS = {"Brush": "CircularBrush", "Eraser": "CircularEraser"}
-# Whether the axial viewport's tool group has ``name`` as its primary (left-button) tool.
-ACTIVE_TOOL = """(name) => {
-    const group = window.services.toolGroupService.getToolGroupForViewport('mpr-axial');
-    return !!group && group.getActivePrimaryMouseButtonTool() === name;
-}"""
-# The labelmap's segment index of a segment, by its name in the panel (OHIF numbers segments in its own order).
-SEGMENT_INDEX = """(name) => {
-    const segments = window.services.segmentationService.getSegmentation('1').segments;
-    return Number(Object.keys(segments).find(i => segments[i] && segments[i].label === name));
-}"""
-# The labelmap's value at a world point, and whether it is the expected one.
-LABEL_AT_VALUE = """(world) => {
-    const volume = window.services.segmentationService.getLabelmapVolume('1');
-    const [nx, ny] = volume.dimensions;
-    const [i, j, k] = volume.imageData.worldToIndex(world).map(Math.round);
-    return volume.voxelManager.getCompleteScalarDataArray()[i + nx * (j + ny * k)];
-}"""
-LABEL_AT = f"""([world, expected]) => ({LABEL_AT_VALUE})(world) === expected"""
-# Scroll the axial viewport to the slice of a world point and return the point's position on the page.
-SHOW_POINT = """(world) => {
-    const viewport = window.cornerstone.getRenderingEngines().flatMap(e => e.getViewports())
-        .find(v => v.id === 'mpr-axial');
-    const camera = viewport.getCamera();
-    const dz = world[2] - camera.focalPoint[2];
-    viewport.setCamera({
-        focalPoint: [camera.focalPoint[0], camera.focalPoint[1], world[2]],
-        position: [camera.position[0], camera.position[1], camera.position[2] + dz],
-    });
-    viewport.render();
-    const [x, y] = viewport.worldToCanvas(world);
-    const box = viewport.element.getBoundingClientRect();
-    return [box.left + x, box.top + y];
-}"""
 
 
 def _notices(pattern: str) -> str:
@@ -173,43 +82,6 @@ def _notices(pattern: str) -> str:
 
 NOTICES = _notices("Label saved|Label not saved|Nothing to save")  # of the Save Label action
 UNCERTAINTY_NOTICES = _notices("^Uncertainty( not shown)?:")  # of the Uncertainty button
-# The Uncertainty overlay as the viewer holds it: its labeled voxels (null without one), and per viewport whether it
-# is shown and which segmentation the brush edits.
-OVERLAY_STATE = """() => {
-    const service = window.services.segmentationService;
-    const volume = service.getSegmentation('uncertainty') && service.getLabelmapVolume('uncertainty');
-    let voxels = null;
-    if (volume) {
-        voxels = 0;
-        for (const v of volume.voxelManager.getCompleteScalarDataArray()) voxels += v ? 1 : 0;
-    }
-    const viewports = {};
-    for (const viewport of window.cornerstone.getRenderingEngines().flatMap(e => e.getViewports())) {
-        const representations = service.getSegmentationRepresentations(viewport.id);
-        const shown = representations.find(r => r.segmentationId === 'uncertainty');
-        viewports[viewport.id] = {
-            shown: Boolean(shown && shown.visible && Object.values(shown.segments || {}).every(s => s.visible)),
-            active: (representations.find(r => r.active) || {}).segmentationId || null,
-        };
-    }
-    return {voxels, viewports};
-}"""
-SEGMENT_NAMES = (
-    "() => Object.values(window.services.segmentationService.getSegmentation('1').segments).filter(Boolean)"
-    ".map(s => s.label)"
-)
-# The models the MONAI Label panel offers in its Auto-Segmentation tab.
-PANEL_MODELS = (
-    "() => Array.from(document.querySelectorAll('.monaiLabelPanel select.selectBox option')).map(o => o.value)"
-)
-SET_LABELMAP = """(values) => {
-    const volume = window.services.segmentationService.getLabelmapVolume('1');
-    const data = volume.voxelManager.getCompleteScalarDataArray();
-    const before = Array.from(data);
-    const next = values === null ? new Uint8Array(data.length) : Uint8Array.from(values);
-    volume.voxelManager.setCompleteScalarDataArray(next);
-    return before;
-}"""
 
 
 def launch_chromium(playwright: Any) -> Any:

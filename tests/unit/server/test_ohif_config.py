@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from lib.server.ohif_config import OHIF_VERSION, STATIC_DIR, app_config_js, bundled_ohif_version, ohif_config_router
+from lib.server.ohif_config import (
+    MODE_DIR,
+    MODE_PARTS,
+    OHIF_VERSION,
+    STATIC_DIR,
+    app_config_js,
+    bundled_ohif_version,
+    mode_js,
+    ohif_config_router,
+)
 
 
 def test_the_bundled_viewer_is_the_build_the_mode_was_made_for() -> None:
@@ -52,3 +61,10 @@ def test_another_ohif_build_gets_monai_labels_own_file_and_a_warning(tmp_path: P
 def test_the_bundled_build_gets_the_route() -> None:
     router = ohif_config_router({"organ": 1})
     assert [route.path for route in router.routes] == ["/ohif/app-config.js"]
+
+
+def test_every_file_of_the_mode_folder_is_served_once() -> None:
+    assert sorted(MODE_PARTS) == sorted(path.name for path in MODE_DIR.glob("*.js"))
+    mode = mode_js({"labels": {"organ": 1}})
+    for name in MODE_PARTS:
+        assert mode.count((MODE_DIR / name).read_text().replace("__APP__", '{"labels": {"organ": 1}}')) == 1
