@@ -19,7 +19,7 @@ class RequestRefused(Exception):
     """A request that is refused with ``status_code`` and a message (``detail``) for the person who sent it."""
 
     def __init__(self, status_code: int, detail: str) -> None:
-        super().__init__(detail)
+        Exception.__init__(self, detail)  # not super(): in a subclass that is also a MONAILabelException, that is next
         self.status_code = status_code
         self.detail = detail
 
