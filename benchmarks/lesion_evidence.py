@@ -44,7 +44,7 @@ CONF = {
 }
 FULL = dict(num=64, test=12, validation=12, fraction=0.1, iterations=1120, checkpoints=(560, 840))
 QUICK = dict(num=8, test=2, validation=2, fraction=0.25, iterations=6, checkpoints=(3,))
-QUICK_CONF = {**CONF, "patch_size": "[16,16,16]"}
+QUICK_CONF = {**CONF, "patch_size": "[32,32,32]"}
 HEADROOM_SEEDS = (0, 1, 2)
 SEMI_SUPERVISED_SEEDS = (0, 1, 2, 3, 4)
 CEILING_SEEDS = (0, 1, 2)

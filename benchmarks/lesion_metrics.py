@@ -52,10 +52,10 @@ def lesion_wise(predicted: np.ndarray, truth: np.ndarray) -> LesionCounts:
             dices.append(2 * float((matched & lesion).sum()) / float(matched.sum() + lesion.sum()))
         else:
             dices.append(0.0)
-    invented = 0
-    for index in range(1, predictions + 1):
-        if not truth[predicted_components == index].any():
-            invented += 1
-            dices.append(0.0)
+    # Every predicted component that touches no true lesion is invented (counted at once: a barely trained model
+    # predicts thousands of specks, and a pass over the volume for each took seconds per study).
+    touching_truth = np.unique(predicted_components[truth.astype(bool)])
+    invented = predictions - int((touching_truth > 0).sum())
+    dices += [0.0] * invented
     dice = float(np.mean(dices)) if dices else 1.0
     return LesionCounts(found, truths - found, invented, dice)

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from lib.config import load_config
 from lib.networks import DualSubnetSegmenter
-from lib.tools import demo_data, rest
+from lib.tools import demo_data
 from lib.tools.mni_data import generate_mni
 from lib.tools.server_process import ServerProcess, copy_app
 from lib.tools.weights import save_state_dict
@@ -104,10 +104,11 @@ def measure_scoring(app_dir: Path, studies: Path) -> dict[str, Any]:
 
 def measure_infer(app_dir: Path, studies: Path, image_id: str, repeats: int, log: Path) -> dict[str, Any]:
     """``/infer`` on one study, ``repeats`` times per output kind after one warm-up call; medians."""
-    server = ServerProcess(app_dir, studies, INFER_CONF, log=log).start()
+    # Timed on an idle server: without MONAI Label's scoring of every study at start (both scorers here), which a
+    # user's server runs once and which the timings would otherwise only wait for.
+    no_scoring = {"MONAI_LABEL_AUTO_UPDATE_SCORING": "false"}
+    server = ServerProcess(app_dir, studies, INFER_CONF, log=log, env=no_scoring).start()
     try:
-        # MONAI Label scores every study when the server starts (both scorers here): timed on an idle server.
-        rest.wait_until_idle(server.url, "scoring")
         client = MONAILabelClient(server.url, tmpdir=tempfile.mkdtemp())
         result = {}
         for kind, params in (("nifti_gz", {}), ("ohif_nrrd", OHIF_OUTPUT)):
