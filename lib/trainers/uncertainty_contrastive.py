@@ -22,6 +22,7 @@ from monai.transforms import (
     RandSpatialCropd,
     SpatialPadd,
 )
+from monai.utils import set_determinism
 from monailabel.interfaces.datastore import Datastore
 from monailabel.tasks.train.basic_train import BasicTrainTask, Context
 from torch.utils.data import RandomSampler
@@ -159,6 +160,8 @@ class UncertaintyContrastiveTrain(MultiProcessTraining, BasicTrainTask):
         """MONAI Label's run, and how many times it loaded its studies: once each with a cache that holds the pool.
         With ``from_scratch`` the run starts from new weights, whatever checkpoint or published model exists."""
         self._from_scratch = bool(request.get("from_scratch"))
+        if request.get("seed") is not None:
+            self._seed(int(request["seed"]), rank)
         before = study_loads()
         stats = super().train(rank, world_size, request, datalist)
         loads = study_loads() - before
@@ -167,6 +170,15 @@ class UncertaintyContrastiveTrain(MultiProcessTraining, BasicTrainTask):
             rank, sum(loads.values()), len(loads), request["dataset"],
         )  # fmt: skip
         return stats
+
+    def _seed(self, seed: int, rank: int) -> None:
+        """A run that repeats: new weights drawn from ``seed`` (the app built its network with an unseeded
+        generator; a run that fine-tunes loads the published model over them), then every random generator of this
+        rank seeded with ``seed + rank`` (MONAI's ``set_determinism``; the crops and the sampler draw from them)."""
+        set_determinism(seed=seed)
+        self._network.load_state_dict(type(self._network).from_config(self.app_config).state_dict())
+        set_determinism(seed=seed + rank)
+        logger.info("%d - Seeded run: seed %d", rank, seed)
 
     def pre_process(self, request: dict[str, Any], datastore: Datastore) -> list[dict[str, str]]:
         """Labeled pairs as MONAI Label returns them, plus every unlabeled study (kept in the request, which every

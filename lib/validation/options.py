@@ -90,6 +90,8 @@ class TrainOptions(BaseModel):
     pretrained: Flag = None
     # The app's own: new weights instead of fine-tuning the published model (whose model card may not match).
     from_scratch: Flag = None
+    # The app's own: a run that repeats (same studies, settings and seed: the same model on the same machine).
+    seed: Annotated[int, Field(ge=0, description="an integer >= 0")] = None
     multi_gpu: Flag = None
     device: Annotated[Choice, Field(description="a device name such as 'cpu' or 'cuda'")] = None
     gpus: Annotated[str, Field(description="'all' or GPU indices such as '0,1'")] = None

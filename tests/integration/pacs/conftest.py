@@ -143,17 +143,17 @@ def slicer_client(pacs_setup: PacsSetup, tmp_path_factory: pytest.TempPathFactor
 def trained_on_pacs(pacs_setup: PacsSetup, slicer_client: MONAILabelClient) -> dict:
     """The labels of ``LABELED`` submitted as an annotator in Slicer would, then one short training run.
 
-    Validated on one of the two: the published model is the epoch with the best Dice on a whole study. A run this
-    short sometimes collapses to background everywhere (in 3 of about 10 runs; fresh clones, 2026-12-05: no voxel in
-    any study, and fine-tuning the collapsed model twice did not bring it back: its training Dice stayed flat). Then
-    the model is removed and the run repeated from new weights, up to three times, until it segments something in a
-    study the OHIF tests may use."""
+    Validated on one of the two: the published model is the epoch with the best Dice on a whole study. The run is
+    seeded, so that on a given machine the model the browser tests meet is the same in every run of the suite. A run
+    this short may collapse to background everywhere (unseeded, 3 of about 10 runs; fresh clones, 2026-12-05: no
+    voxel in any study, and fine-tuning the collapsed model twice did not bring it back). Then the model is removed
+    and the run repeated from new weights (the next seed), up to three times, until it segments something in a study
+    the OHIF tests may use."""
     for name in LABELED:
         slicer_client.save_label(pacs_setup.series_of(name), str(pacs_setup.labels / f"{name}.nii.gz"), "final")
-    run = {"max_epochs": 30, "val_split": 0.5}
     model_dir = pacs_setup.server.app_dir / "model"
-    for _ in range(3):
-        result = rest.train(slicer_client, MODEL, run)
+    for seed in range(3):
+        result = rest.train(slicer_client, MODEL, {"max_epochs": 30, "val_split": 0.5, "seed": seed})
         voxels = segmented_voxels(pacs_setup, slicer_client)
         if any(count for name, count in voxels.items() if name != NEVER_LABELED):
             break

@@ -1,5 +1,5 @@
-"""MONAI Label's train task with the teacher: what it publishes is the teacher (the EMA of the students), and its
-training curves are written as TensorBoard event files in the model folder."""
+"""MONAI Label's train task with the teacher: what it publishes is the teacher (the EMA of the students), its
+training curves are written as TensorBoard event files in the model folder, and a seeded run repeats."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def datastore(tmp_path_factory: pytest.TempPathFactory) -> LocalDatastore:
     return LocalDatastore(str(root / "data"), auto_reload=False)
 
 
-def _train(datastore: LocalDatastore, model_dir: Path, ema_decay: str) -> tuple[dict, dict]:
+def _train(datastore: LocalDatastore, model_dir: Path, ema_decay: str, seed: int | None = None) -> tuple[dict, dict]:
     conf = {"width": "2", "patch_size": "[32,32,16]", "labeled_batch_size": "1", "unlabeled_batch_size": "1"}
     # One epoch: without validation MONAI Label publishes the epoch with the best training Dice, here the last.
     conf.update({"iterations_per_epoch": "4", "max_epochs": "1", "val_split": "0.0", "ema_decay": ema_decay})
@@ -34,7 +34,8 @@ def _train(datastore: LocalDatastore, model_dir: Path, ema_decay: str) -> tuple[
         config=config,
         publish_path=str(model_dir / "published.pt"),
     )
-    task({"device": "cpu", "multi_gpu": False, "dataset": "Dataset", "dataloader": "DataLoader"}, datastore)
+    request = {"device": "cpu", "multi_gpu": False, "dataset": "Dataset", "dataloader": "DataLoader"}
+    task({**request, **({"seed": seed} if seed is not None else {})}, datastore)
     students = {name: t.detach() for name, t in task.network(None).state_dict().items()}
     return torch.load(model_dir / "published.pt"), students
 
@@ -72,3 +73,11 @@ def test_training_curves_of_every_term_are_written_for_tensorboard(datastore, tm
         "learning_rate",
     }
     assert {f"train/{name}" for name in expected} <= tags
+
+
+def test_a_seeded_run_repeats_and_another_seed_does_not(datastore, tmp_path: Path) -> None:
+    first, _ = _train(datastore, tmp_path / "a", "0.9", seed=3)
+    again, _ = _train(datastore, tmp_path / "b", "0.9", seed=3)
+    other, _ = _train(datastore, tmp_path / "c", "0.9", seed=4)
+    assert all(torch.equal(first[name], again[name]) for name in first)
+    assert any(not torch.equal(first[name], other[name]) for name in first if first[name].is_floating_point())
