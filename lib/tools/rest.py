@@ -17,7 +17,7 @@ __all__ = ["run_scoring", "train", "wait_for_task", "wait_until_idle"]
 FINISHED = ("DONE", "ERROR", "STOPPED")
 
 
-def wait_for_task(server_url: str, kind: str, timeout: float = 600.0, poll: float = 1.0) -> dict[str, Any]:
+def wait_for_task(server_url: str, kind: str, timeout: float = 600.0, poll: float = 0.25) -> dict[str, Any]:
     """Block until the latest ``kind`` ("train" or "scoring") task has finished; returns its status record."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -30,7 +30,7 @@ def wait_for_task(server_url: str, kind: str, timeout: float = 600.0, poll: floa
     raise TimeoutError(f"{kind} did not finish within {timeout:.0f} s")
 
 
-def wait_until_idle(server_url: str, kind: str, timeout: float = 600.0, poll: float = 1.0) -> None:
+def wait_until_idle(server_url: str, kind: str, timeout: float = 600.0, poll: float = 0.25) -> None:
     """Block while any ``kind`` task runs (MONAI Label starts scoring on its own after training, for example)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

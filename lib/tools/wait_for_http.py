@@ -19,7 +19,7 @@ def wait_for_http(
     timeout: float,
     log_tail: Callable[[], str],
     on_timeout: Callable[[], None],
-    poll: float = 0.5,
+    poll: float = 0.2,
 ) -> None:
     """Return once ``url`` answers 200; raise RuntimeError with ``log_tail()`` if ``process`` exits first, or (after
     ``on_timeout()``, which should stop it) if ``timeout`` seconds pass."""
