@@ -35,16 +35,15 @@ def _scores(url: str, ids: list[str], score_key: str, ts_key: str, model_path: P
     """The scores the server holds for ``ids`` once all were made with the current model (the scoring subprocess
     writes the datastore file; the server sees it through its file watcher a moment later)."""
     mtime = model_path.stat().st_mtime
-    deadline = time.monotonic() + timeout
-    while True:
-        objects = requests.get(f"{url}/datastore/", params={"output": "all"}, timeout=30).json()["objects"]
+
+    def current(objects: dict) -> dict[str, float] | None:
         infos = {i: objects[i]["image"]["info"] for i in ids}
         # Within a second: MONAI Label's epistemic scoring stores the model's mtime as an integer.
         if all(abs(float(info.get(ts_key, -1)) - mtime) < 1.0 for info in infos.values()):
             return {i: float(info[score_key]) for i, info in infos.items()}
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no current {score_key} after {timeout:.0f} s")
-        time.sleep(0.5)
+        return None
+
+    return rest.wait_for_datastore(url, current, f"current {score_key}", timeout)
 
 
 def _scorer_seconds_per_study(log_text: str) -> float | None:
@@ -229,12 +228,13 @@ def run_loop(
 def _prelabel_dice(url: str, ids: list[str], timeout: float = 120.0) -> dict[str, float]:
     """The pre-label agreement the server stored for each submitted study (computed after each submission's
     response: wait for all)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        objects = requests.get(f"{url}/datastore/", params={"output": "all"}, timeout=30).json()["objects"]
+
+    def stored(objects: dict) -> dict[str, float] | None:
         infos = {i: objects[i]["image"]["info"] for i in ids}
-        if all("prelabel_dice" in info for info in infos.values()):
-            return {i: info["prelabel_dice"] for i, info in infos.items()}
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no prelabel_dice for every submitted study after {timeout:.0f} s")
-        time.sleep(0.5)
+        return (
+            {i: info["prelabel_dice"] for i, info in infos.items()}
+            if all("prelabel_dice" in info for info in infos.values())
+            else None
+        )
+
+    return rest.wait_for_datastore(url, stored, "prelabel_dice for every submitted study", timeout)

@@ -1,4 +1,5 @@
-"""Small blocking helpers over MONAI Label's REST API for scripted clients: wait for a training or scoring run.
+"""Small blocking helpers over MONAI Label's REST API for scripted clients: wait for a training or scoring run, or
+for what such a run writes into the datastore.
 
 MONAI Label's Python client (``monailabel.client.MONAILabelClient``) covers info, infer, labels, training and
 strategies; scoring has no client call, so it goes through ``requests`` here.
@@ -7,14 +8,16 @@ strategies; scoring has no client call, so it goes through ``requests`` here.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import requests
 from monailabel.client import MONAILabelClient
 
-__all__ = ["run_scoring", "train", "wait_for_task", "wait_until_idle"]
+__all__ = ["run_scoring", "train", "wait_for_datastore", "wait_for_task", "wait_until_idle"]
 
 FINISHED = ("DONE", "ERROR", "STOPPED")
+T = TypeVar("T")
 
 
 def wait_for_task(server_url: str, kind: str, timeout: float = 600.0, poll: float = 0.25) -> dict[str, Any]:
@@ -57,3 +60,21 @@ def train(client: MONAILabelClient, model: str, params: dict[str, Any], timeout:
     if task["status"] != "DONE":
         raise RuntimeError(f"training ended in {task['status']}: {task.get('details', [])[-5:]}")
     return task
+
+
+def wait_for_datastore(
+    server_url: str, select: Callable[[dict[str, Any]], T | None], what: str, timeout: float = 30.0, poll: float = 0.25
+) -> T:
+    """The first value ``select`` makes of ``GET /datastore/?output=all``'s objects (image id -> image info and
+    labels) that is not None. Scoring and the submission hooks write the datastore file from another process or after
+    the response; the server reads it through MONAI Label's file watcher a moment later. ``what``: what the caller
+    waits for, for the ``TimeoutError``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        objects = requests.get(f"{server_url}/datastore/", params={"output": "all"}, timeout=30).json()["objects"]
+        value = select(objects)
+        if value is not None:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {what} after {timeout:.0f} s")
+        time.sleep(poll)

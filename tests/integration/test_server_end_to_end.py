@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import nibabel as nib
 import numpy as np
@@ -47,14 +46,14 @@ def _current_scores(server, key: str = "subnet_disagreement", timeout: float = 3
     Label's file watcher, a moment later.
     """
     model_ts = (server.app_dir / "model" / f"{MODEL}.pt").stat().st_mtime
-    deadline = time.monotonic() + timeout
-    while True:
-        infos = {i: info for i, info in _image_infos(server).items() if i not in LABELED}
+
+    def current(objects: dict) -> dict[str, float] | None:
+        infos = {i: o["image"]["info"] for i, o in objects.items() if i not in LABELED}
         if all(info.get("mean_uncertainty_ts") == pytest.approx(model_ts) for info in infos.values()):
             return {i: info[key] for i, info in infos.items()}
-        if time.monotonic() > deadline:
-            pytest.fail(f"no current scores after {timeout:.0f} s: {infos}")
-        time.sleep(0.5)
+        return None
+
+    return rest.wait_for_datastore(server.url, current, "current scores", timeout)
 
 
 def test_info_lists_the_apps_models_trainer_scoring_and_strategies(client) -> None:

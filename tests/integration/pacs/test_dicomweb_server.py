@@ -143,14 +143,12 @@ def test_scoring_and_the_uncertainty_strategy_hand_out_the_most_disputed_unlabel
     summary = rest.run_scoring(pacs_setup.url)
     assert summary["status"] == "DONE"
     unlabeled = {pacs_setup.series_of(n) for n in STUDIES if n not in LABELED}
-    deadline = time.monotonic() + 30
-    while True:  # the scoring subprocess writes the datastore file; the server sees it a moment later
-        objects = requests.get(f"{pacs_setup.url}/datastore/", params={"output": "all"}, timeout=30).json()["objects"]
+
+    def scored(objects: dict) -> dict[str, float] | None:
         scores = {i: o["image"]["info"].get("subnet_disagreement") for i, o in objects.items() if i in unlabeled}
-        if len(scores) == len(unlabeled) and None not in scores.values():
-            break
-        assert time.monotonic() < deadline, f"no scores for every unlabeled series: {scores}"
-        time.sleep(0.5)
+        return scores if len(scores) == len(unlabeled) and None not in scores.values() else None
+
+    scores = rest.wait_for_datastore(pacs_setup.url, scored, "scores for every unlabeled series")
     time.sleep(LEASE_SECONDS)  # the study handed out before training is free again
     sample = slicer_client.next_sample("uncertainty", {})
     assert "strategy_fallback" not in sample

@@ -166,15 +166,14 @@ def test_export_dicom_seg_saves_through_the_app_and_the_viewer_survives(pacs_set
 def test_next_sample_starts_at_uncertainty_and_hands_out_the_most_disputed_free_study(pacs_setup, segmented, page):
     rest.run_scoring(pacs_setup.url)
     model_ts = (pacs_setup.server.app_dir / "model" / f"{MODEL}.pt").stat().st_mtime
-    deadline = time.monotonic() + 30
-    while True:  # the scoring subprocess writes the datastore file; the server sees it a moment later
-        objects = requests.get(f"{pacs_setup.url}/datastore/", params={"output": "all"}, timeout=30).json()["objects"]
+
+    def current(objects: dict) -> dict[str, float] | None:
         infos = {i: o["image"]["info"] for i, o in objects.items() if not o["labels"].get("final")}
         if infos and all(info.get("mean_uncertainty_ts") == pytest.approx(model_ts) for info in infos.values()):
-            break
-        assert time.monotonic() < deadline, f"no current scores: {infos}"
-        time.sleep(0.5)
-    scores = {i: info["subnet_disagreement"] for i, info in infos.items()}
+            return {i: info["subnet_disagreement"] for i, info in infos.items()}
+        return None
+
+    scores = rest.wait_for_datastore(pacs_setup.url, current, "current scores")
     time.sleep(LEASE_SECONDS)  # what earlier tests were handed is free again
 
     sample = ohif_segment.next_sample(page)

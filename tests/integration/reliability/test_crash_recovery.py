@@ -47,9 +47,11 @@ def killed_and_restarted(hardened_server: HardenedServer) -> dict:
     # MONAI Label scores by itself after every training run, but it may not have started yet: score now (after it), so
     # that the scores exist whatever the timing (a fresh-clone CI run once found none after the wait alone).
     rest.run_scoring(server.url)
-    deadline = time.monotonic() + 30
-    while any(ts is None for _, ts in _scores(server).values()) and time.monotonic() < deadline:
-        time.sleep(0.5)  # the server reads the scoring subprocess's datastore write through its file watcher
+    rest.wait_for_datastore(
+        server.url,
+        lambda objects: all(objects[i]["image"]["info"].get("mean_uncertainty_ts") is not None for i in SCORED) or None,
+        "scores for every scored study",
+    )
     before = {"model": _sha(server.model_path), "labels": _final_labels(server), "scores": _scores(server)}
     assert all(ts is not None for _, ts in before["scores"].values()), before["scores"]
 
