@@ -86,6 +86,7 @@ class AppConfig(BaseModel):
     dropout: UnitInterval
     patch_size: Annotated[list[PositiveInt], AfterValidator(_three), AfterValidator(_patch)]
     labeled_batch_size: PositiveInt
+    crop_ratios: list[NonNegativeFloat]
     unlabeled_batch_size: NonNegativeInt
     sw_batch_size: PositiveInt
     sw_overlap: UnitInterval
@@ -162,6 +163,11 @@ class AppConfig(BaseModel):
             raise ValueError(
                 f"labeled_batch_size {self.labeled_batch_size} with patch_size {self.patch_size} leaves batch norm one "
                 f"value per channel at the networks' 1/{DOWNSAMPLING_FACTOR} level in supervised iterations: raise one"
+            )
+        if self.crop_ratios and (len(self.crop_ratios) != self.num_classes or not any(self.crop_ratios)):
+            raise ValueError(
+                f"crop_ratios must be empty (every class alike) or {self.num_classes} weights, background first, "
+                f"not all 0, got {self.crop_ratios}"
             )
         if any(s % self.pdcr_grid for s in self.patch_size):
             raise ValueError(f"pdcr_grid must divide every patch_size side, got {self.pdcr_grid} and {self.patch_size}")

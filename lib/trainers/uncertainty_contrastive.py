@@ -212,6 +212,7 @@ class UncertaintyContrastiveTrain(MultiProcessTraining, BasicTrainTask):
                 label_key="label",
                 spatial_size=c.patch_size,
                 num_classes=c.num_classes,
+                ratios=c.crop_ratios or None,
                 num_samples=1,
                 indices_key="label_cls_indices",
                 warn=False,
