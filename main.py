@@ -163,6 +163,7 @@ class UncertaintyContrastiveApp(OhifViewer, LabelingTeam, RequestGuards, MONAILa
                 self.leases,
                 pool_factor=self.app_config.batch_pool_factor,
                 batch_pick=self.app_config.batch_pick,
+                cold_start_labels=self.app_config.cold_start_labels,
             ),
             "random": RandomFree(self.leases),
             "first": First(),
@@ -173,7 +174,11 @@ class UncertaintyContrastiveApp(OhifViewer, LabelingTeam, RequestGuards, MONAILa
 
     def init_scoring_methods(self) -> dict[str, ScoringMethod]:
         methods: dict[str, ScoringMethod] = {
-            "mean_uncertainty": StudyScoring(self._infers[MODEL_NAME], score_all=self.app_config.score_all)
+            "mean_uncertainty": StudyScoring(
+                self._infers[MODEL_NAME],
+                score_all=self.app_config.score_all,
+                cold_start_labels=self.app_config.cold_start_labels,
+            )
         }
         if self.app_config.dropout > 0:
             # MONAI Label's own Monte-Carlo dropout scoring, with its default number of samples, for comparison.

@@ -18,7 +18,7 @@ from lib.config import AppConfig
 from lib.networks import DualSubnetSegmenter, StackedSubnetSoftmax
 from lib.sliding_window import sliding_window_inferer
 from lib.transforms import preprocessing
-from lib.uncertainty import class_disagreement, class_map, normalized_entropy, subnet_disagreement
+from lib.uncertainty import class_disagreement, class_map, focus_disagreement, normalized_entropy, subnet_disagreement
 
 from .lesion_metrics import lesion_wise
 
@@ -41,13 +41,25 @@ def _probabilities(network: nn.Module) -> tuple[Predictor, Callable[[torch.Tenso
     return (lambda x: network(x).softmax(1)), (lambda probs: {"single": probs})
 
 
-CANDIDATE_SCORES = ("mean_uncertainty", "foreground_uncertainty", "subnet_disagreement", "class_disagreement")
+CANDIDATE_SCORES = (
+    "mean_uncertainty",
+    "foreground_uncertainty",
+    "subnet_disagreement",
+    "class_disagreement",
+    "focus_disagreement",
+)
 
 
-def study_scores(probs: torch.Tensor, subnets: tuple[torch.Tensor, torch.Tensor] | None) -> dict[str, float]:
-    """Candidate "label this next" scores of one study: the app's (``mean_uncertainty``, mean normalised entropy over
-    the volume, ``subnet_disagreement`` and ``class_disagreement``) and the entropy summed over the volume per
-    predicted foreground voxel, which like the disagreements does not grow with the size of what is segmented."""
+def study_scores(
+    probs: torch.Tensor,
+    subnets: tuple[torch.Tensor, torch.Tensor] | None,
+    config: AppConfig,
+    spacing: Sequence[float],
+) -> dict[str, float]:
+    """Candidate "label this next" scores of one study on a grid of ``spacing``: the app's (``mean_uncertainty``, mean
+    normalised entropy over the volume, ``subnet_disagreement``, ``class_disagreement`` and ``focus_disagreement``)
+    and the entropy summed over the volume per predicted foreground voxel, which like the disagreements does not grow
+    with the size of what is segmented."""
     entropy = normalized_entropy(probs)
     foreground = class_map(probs) > 0
     scores = {
@@ -58,6 +70,9 @@ def study_scores(probs: torch.Tensor, subnets: tuple[torch.Tensor, torch.Tensor]
         label_vnet, label_resnet = class_map(subnets[0]), class_map(subnets[1])
         scores["subnet_disagreement"] = subnet_disagreement(label_vnet, label_resnet)
         scores["class_disagreement"] = class_disagreement(label_vnet, label_resnet, probs.shape[1])
+        scores["focus_disagreement"] = focus_disagreement(
+            label_vnet, label_resnet, config.focus_value, config.focus_min_voxels(spacing)
+        )
     return scores
 
 
@@ -107,7 +122,7 @@ def evaluate(
                     [counts.true_positives, counts.false_negatives, counts.false_positives]
                 )
             subnets = (outputs["vnet"], outputs["resnet"]) if name == "averaged" else None
-            for score_name, score in study_scores(probs, subnets).items():
+            for score_name, score in study_scores(probs, subnets, config, config.spacing).items():
                 per_study.setdefault(score_name, []).append(score)
     return results
 
@@ -134,6 +149,6 @@ def score_pool(
     for item in pool:
         image = transform({"image": item["image"]})["image"][None].to(device)
         vnet, resnet = inferer(image, predict).chunk(2, dim=1)
-        for name, score in study_scores((vnet + resnet) / 2, (vnet, resnet)).items():
+        for name, score in study_scores((vnet + resnet) / 2, (vnet, resnet), config, spacing).items():
             scores.setdefault(name, []).append(score)
     return scores, (time.perf_counter() - start) / max(1, len(pool))

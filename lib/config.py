@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -47,7 +47,7 @@ PRESETS_DIR = DEFAULT_CONFIG_PATH.parent / "presets"
 # The one model this app registers: its infer and train task, and the file training publishes.
 MODEL_NAME = "uncertainty_contrastive"
 # The per-study scores that scoring stores from one pass (lib.scoring), any of which the strategy may rank by.
-STUDY_SCORES = ("subnet_disagreement", "class_disagreement", "mean_uncertainty")
+STUDY_SCORES = ("subnet_disagreement", "class_disagreement", "mean_uncertainty", "focus_disagreement")
 # How `uncertainty` picks a batch among its batch_pool_factor x k highest (lib/activelearning/batch_selection).
 BATCH_PICKS = ("diverse", "representative")
 # Keys that MONAI Label 0.8.5 itself reads from the same ``--conf`` dictionary (interfaces/app.py ``server_mode``,
@@ -125,9 +125,12 @@ class AppConfig(BaseModel):
     uncertainty_threshold: Fraction
     score_all: StrictBool
     next_study_score: Literal[STUDY_SCORES]
+    focus_label: str
+    focus_min_ml: NonNegativeFloat
     score_downsample: Annotated[int, Field(ge=1, le=4)]
     batch_pool_factor: Annotated[int, Field(ge=1, le=10)]
     batch_pick: Literal[BATCH_PICKS]
+    cold_start_labels: NonNegativeInt
     lease_minutes: PositiveFloat
     agreement_threshold: Fraction
     agreement_window: PositiveInt
@@ -169,6 +172,10 @@ class AppConfig(BaseModel):
                 f"crop_ratios must be empty (every class alike) or {self.num_classes} weights, background first, "
                 f"not all 0, got {self.crop_ratios}"
             )
+        if self.focus_label and self.focus_label not in self.labels:
+            raise ValueError(
+                f"focus_label must be '' or one of the labels {self.label_names}, got {self.focus_label!r}"
+            )
         if any(s % self.pdcr_grid for s in self.patch_size):
             raise ValueError(f"pdcr_grid must divide every patch_size side, got {self.pdcr_grid} and {self.patch_size}")
         return self
@@ -186,6 +193,15 @@ class AppConfig(BaseModel):
     @property
     def label_names(self) -> list[str]:
         return sorted(self.labels, key=self.labels.get)
+
+    @property
+    def focus_value(self) -> int:
+        """The label value that ``focus_disagreement`` scores: ``focus_label``'s, else the highest label value."""
+        return self.labels[self.focus_label] if self.focus_label else max(self.labels.values())
+
+    def focus_min_voxels(self, spacing: Sequence[float]) -> float:
+        """``focus_min_ml`` in voxels of a grid with ``spacing`` (mm)."""
+        return self.focus_min_ml * 1000.0 / math.prod(spacing)
 
     @property
     def num_classes(self) -> int:

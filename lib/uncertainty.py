@@ -10,7 +10,7 @@ import math
 
 import torch
 
-__all__ = ["class_disagreement", "class_map", "normalized_entropy", "subnet_disagreement"]
+__all__ = ["class_disagreement", "class_map", "focus_disagreement", "normalized_entropy", "subnet_disagreement"]
 
 _EPS = 1e-8
 
@@ -73,3 +73,16 @@ def class_disagreement(label_a: torch.Tensor, label_b: torch.Tensor, num_classes
         if total > 0:
             dice.append(float(2 * (in_a & in_b).sum() / total))
     return 1.0 - sum(dice) / len(dice) if dice else 0.0
+
+
+def focus_disagreement(label_a: torch.Tensor, label_b: torch.Tensor, focus: int, min_voxels: float) -> float:
+    """Of the voxels that either subnet labels ``focus`` (a lesion), the fraction that the two do not both label so
+    (1 - their intersection over union), with the region counted as at least ``min_voxels``: 0 where neither suspects
+    the label, and small where they suspect a speck of it, so that studies without a suspected lesion are not ranked
+    by noise in a few voxels. A study-level score for pools where one small label is what labels are for: the
+    whole-map scores are ruled by the largest label (white matter, an organ)."""
+    _check_same_shape(label_a, label_b)
+    in_a, in_b = label_a == focus, label_b == focus
+    either = (in_a | in_b).sum()
+    disputed = either - (in_a & in_b).sum()
+    return float(disputed / max(float(either), min_voxels, 1.0))

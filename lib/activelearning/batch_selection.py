@@ -1,11 +1,17 @@
-"""How the ``uncertainty`` strategy turns its most uncertain studies into a batch of ``k``: two ways of not handing
-out k studies that teach the same thing, both from the studies' bottleneck descriptions (``study_embedding``)."""
+"""How the ``uncertainty`` strategy turns studies into a batch of ``k``, from the studies' bottleneck descriptions
+(``study_embedding``): two ways of not handing out k uncertain studies that teach the same thing, and, while labels
+are few, the typical studies of the parts of the pool nothing labeled stands for yet."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+from sklearn.cluster import KMeans
 
-__all__ = ["diverse_batch", "representative_batch"]
+__all__ = ["diverse_batch", "representative_batch", "typical_batch"]
+
+# TypiClust's neighbourhood for typicality (Hacohen et al., ICML 2022: 20), capped at half a cluster.
+TYPICALITY_NEIGHBOURS = 20
 
 
 def _unit_vectors(ids: list[str], embeddings: dict[str, list[float]]) -> torch.Tensor:
@@ -48,3 +54,39 @@ def representative_batch(ranked: list[str], k: int, embeddings: dict[str, list[f
         chosen.append(best)
         covered = torch.maximum(covered, similarity[best])
     return [ranked[i] for i in chosen]
+
+
+def typical_batch(candidates: list[str], k: int, embeddings: dict[str, list[float]], covered: list[str]) -> list[str]:
+    """TypiClust (Hacohen et al., ICML 2022), for the first labels of a pool: cluster every study (``candidates`` and
+    the ``covered`` ones, labeled or held by an annotator) into ``len(covered) + k`` groups by k-means on the unit
+    descriptions; then, k times, take the largest group that holds the fewest covered studies and hand out its most
+    typical candidate (the highest inverse mean distance to its nearest neighbours in the group). With few labels a
+    model learns more from studies like most of the pool than from its outliers, which is what uncertainty picks.
+    Written here because MONAI has no such selection (k-means is scikit-learn's, seeded). ``candidates`` sorted; an
+    empty list when a study lacks a description."""
+    everyone = [*candidates, *covered]
+    if not candidates or any(i not in embeddings for i in everyone):
+        return []
+    vectors = _unit_vectors(everyone, embeddings).numpy()
+    groups = KMeans(n_clusters=min(len(covered) + k, len(everyone)), n_init=10, random_state=0).fit_predict(vectors)
+    typicality = np.zeros(len(everyone))
+    for group in np.unique(groups):
+        members = np.flatnonzero(groups == group)
+        distances = np.linalg.norm(vectors[members, None] - vectors[None, members], axis=-1)
+        neighbours = max(1, min(TYPICALITY_NEIGHBOURS, len(members) // 2))
+        # Each member's distance to its nearest neighbours, itself (0, first after sorting) left out.
+        nearest = np.sort(distances, axis=1)[:, 1 : neighbours + 1] if len(members) > 1 else np.zeros((1, 1))
+        typicality[members] = 1.0 / (nearest.mean(axis=1) + 1e-8)
+    covered_in = np.bincount(groups[len(candidates) :], minlength=groups.max() + 1)
+    sizes = np.bincount(groups, minlength=groups.max() + 1)
+    free = np.arange(len(everyone)) < len(candidates)
+    chosen: list[int] = []
+    while len(chosen) < min(k, len(candidates)):
+        open_groups = [g for g in range(len(sizes)) if free[groups == g].any()]
+        group = min(open_groups, key=lambda g: (covered_in[g], -sizes[g], g))
+        members = np.flatnonzero((groups == group) & free)
+        best = int(members[np.argmax(typicality[members])])  # the first on ties: candidates are sorted
+        chosen.append(best)
+        free[best] = False
+        covered_in[group] += 1
+    return [everyone[i] for i in chosen]

@@ -12,7 +12,7 @@ from ..config import BATCH_PICKS
 from ..infers import EMBEDDING_KEY, UncertaintyContrastiveInfer
 from ..scoring.study_scores import STUDY_SCORES, is_current, score_stamp
 from ..validation.options import ActiveLearningOptions
-from .batch_selection import diverse_batch, representative_batch
+from .batch_selection import diverse_batch, representative_batch, typical_batch
 from .leases import LeaseBook
 from .leasing_strategy import LeasingStrategy
 
@@ -28,6 +28,10 @@ class MostUncertain(LeasingStrategy):
     each next the one least like those already in the batch; "representative", the ones that best stand for the
     whole free pool (``batch_selection``).
 
+    While fewer than ``cold_start_labels`` studies are labeled, it hands out typical studies of the parts of the pool
+    that nothing labeled or held stands for yet (``typical_batch``, TypiClust), marked ``pick: typical``: with few
+    labels, typical studies teach a model more than its most uncertain ones.
+
     Strategies run inside the request, so this one only reads stored scores. Studies without a current score are
     left out (and counted in the log) unless fewer than ``k`` have one: the rest is then drawn at random and marked
     ``strategy_fallback: random``.
@@ -40,6 +44,7 @@ class MostUncertain(LeasingStrategy):
         book: LeaseBook,
         pool_factor: int = 1,
         batch_pick: str = "diverse",
+        cold_start_labels: int = 0,
     ) -> None:
         if score_key not in STUDY_SCORES:
             raise ValueError(f"score_key must be one of {STUDY_SCORES}, got {score_key!r}")
@@ -47,11 +52,12 @@ class MostUncertain(LeasingStrategy):
             raise ValueError(f"pool_factor must be at least 1, got {pool_factor}")
         if batch_pick not in BATCH_PICKS:
             raise ValueError(f"batch_pick must be one of {BATCH_PICKS}, got {batch_pick!r}")
-        super().__init__(f"Unlabeled studies with the highest {score_key} under the current model", book)
+        super().__init__(_description(score_key, cold_start_labels), book)
         self.infer_task = infer_task
         self.score_key = score_key
         self.pool_factor = pool_factor
         self.batch_pick = batch_pick
+        self.cold_start_labels = cold_start_labels
 
     def pick(
         self, candidates: list[str], k: int, datastore: Datastore, options: ActiveLearningOptions
@@ -75,6 +81,10 @@ class MostUncertain(LeasingStrategy):
                 self.score_key,
                 "" if stamp is not None else " (there is no trained model yet)",
             )
+        if len(datastore.get_labeled_images()) < self.cold_start_labels:
+            typical = self._typical(candidates, k, datastore, stamp)
+            if typical:
+                return [{"id": i, "pick": "typical"} for i in typical]
         ranked = sorted(scores, key=lambda i: (-scores[i], i))
         if self.pool_factor == 1:
             ranked = ranked[:k]
@@ -88,3 +98,39 @@ class MostUncertain(LeasingStrategy):
             logger.warning("uncertainty strategy: no current scores for %s; drawn at random", extra)
             picked += [{"id": i, "strategy_fallback": "random"} for i in extra]
         return picked
+
+    def _typical(
+        self, candidates: list[str], k: int, datastore: Datastore, stamp: dict[str, float] | None
+    ) -> list[str]:
+        """The cold start's batch, from the current model's descriptions of every study (the scorer describes the
+        labeled ones too while the cold start lasts); empty, and said in the log, while any description is missing."""
+        covered = sorted(set(datastore.list_images()) - set(candidates))
+        embeddings = {}
+        for image_id in (*candidates, *covered):
+            info = datastore.get_image_info(image_id)
+            if is_current(info, stamp) and info.get(EMBEDDING_KEY):
+                embeddings[image_id] = info[EMBEDDING_KEY]
+        typical = typical_batch(candidates, k, embeddings, covered)
+        if not typical:
+            logger.warning(
+                "uncertainty strategy: cold start, but %d studies have no description from the current model: by score",
+                len(candidates) + len(covered) - len(embeddings),
+            )
+        return typical
+
+
+def _description(score_key: str, cold_start_labels: int) -> str:
+    """What the strategy does, in an annotator's words (Slicer and OHIF show it)."""
+    what = {
+        "subnet_disagreement": "where the model's two networks disagree most about what they segment",
+        "class_disagreement": "where the model's two networks disagree most, each label weighing the same",
+        "mean_uncertainty": "where the model is least sure over the whole study",
+        "focus_disagreement": "where the model's two networks disagree most about the lesions they find",
+    }[score_key]
+    text = f"Next: the unlabeled study {what}"
+    if cold_start_labels:
+        text = (
+            f"First {cold_start_labels} labels: studies typical of the parts of the pool nothing labeled covers yet; "
+            f"then: the unlabeled study {what}"
+        )
+    return text

@@ -1,6 +1,8 @@
 """How much an annotator changed the model's pre-label: Dice between the current model's segmentation of a study and
-the final label submitted for it. Near 1 for submission after submission means the labels no longer teach the model
-much: the signal that labeling more studies has stopped paying off."""
+the final label submitted for it, and the volume that differs between the two. Near 1 for submission after
+submission means the labels no longer teach the model much: the signal that labeling more studies has stopped paying
+off. The corrected volume is what the annotator's correction cost, in the units of the study (mL): a study the model
+already segments well costs little, however many studies were labeled."""
 
 from __future__ import annotations
 
@@ -16,11 +18,12 @@ from monailabel.interfaces.datastore import Datastore, DefaultLabelTag
 
 from ..infers import NoTrainedModelError, UncertaintyContrastiveInfer
 
-__all__ = ["PRELABEL_DICE_KEY", "label_agreement", "record_prelabel_agreement"]
+__all__ = ["CORRECTED_ML_KEY", "PRELABEL_DICE_KEY", "corrected_ml", "label_agreement", "record_prelabel_agreement"]
 
 logger = logging.getLogger(__name__)
 
 PRELABEL_DICE_KEY = "prelabel_dice"
+CORRECTED_ML_KEY = "corrected_ml"
 
 
 def label_agreement(prediction: np.ndarray, label: np.ndarray, values: Iterable[int]) -> float | None:
@@ -37,11 +40,21 @@ def label_agreement(prediction: np.ndarray, label: np.ndarray, values: Iterable[
     return float(compute_dice(pred, truth, include_background=True, ignore_empty=False).mean())
 
 
+def corrected_ml(prediction: np.ndarray, label: np.ndarray, voxel_mm3: float) -> float:
+    """The volume (mL) of the voxels whose value the annotator's label changed from the pre-label: painted, erased or
+    relabeled, each voxel once."""
+    prediction, label = np.asarray(prediction), np.asarray(label)
+    if prediction.shape != label.shape:
+        raise ValueError(f"prediction {prediction.shape} and label {label.shape} must be on the same grid")
+    return float(np.count_nonzero(prediction != label) * voxel_mm3 / 1000.0)
+
+
 def record_prelabel_agreement(
     infer_task: UncertaintyContrastiveInfer, datastore: Datastore, image_id: str
 ) -> float | None:
     """Segment the study with the model inference serves now and store its agreement with the study's final label
-    (``prelabel_dice`` in the image info). Without a trained model there is no pre-label: nothing is stored."""
+    (``prelabel_dice`` in the image info) and the volume the label changed (``corrected_ml``). Without a trained model
+    there is no pre-label: nothing is stored."""
     try:
         _, data = infer_task({"image": datastore.get_image_uri(image_id), "skip_writer": True, "logging": "warning"})
     except NoTrainedModelError:
@@ -54,7 +67,10 @@ def record_prelabel_agreement(
     else:
         label_path = datastore.get_label_uri(image_id, final)
     label = LoadImage(image_only=True)(label_path)
-    dice = label_agreement(np.asarray(data["pred"]), np.asarray(label), infer_task.labels.values())
-    datastore.update_image_info(image_id, {PRELABEL_DICE_KEY: dice})
-    logger.info("Pre-label agreement of %s: Dice %s", image_id, dice)
+    prediction, label_values = np.asarray(data["pred"]), np.asarray(label)
+    dice = label_agreement(prediction, label_values, infer_task.labels.values())
+    voxel_mm3 = float(np.abs(np.linalg.det(np.asarray(label.affine)[:3, :3])))
+    changed = corrected_ml(prediction, label_values, voxel_mm3)
+    datastore.update_image_info(image_id, {PRELABEL_DICE_KEY: dice, CORRECTED_ML_KEY: changed})
+    logger.info("Pre-label agreement of %s: Dice %s, %.2f mL corrected", image_id, dice, changed)
     return dice

@@ -17,7 +17,7 @@ from typing import Any
 from monailabel.interfaces.datastore import Datastore, DefaultLabelTag
 
 from ..trainers.label_dice import per_label_dice
-from .prelabel_agreement import PRELABEL_DICE_KEY
+from .prelabel_agreement import CORRECTED_ML_KEY, PRELABEL_DICE_KEY
 
 __all__ = ["TrainingRun", "labeling_rounds", "training_runs"]
 
@@ -46,7 +46,7 @@ def training_runs(model_dir: str) -> list[TrainingRun]:
 
 def _submissions(datastore: Datastore) -> list[dict[str, Any]]:
     """One entry per study with a final label: when (the recorded submission, else the label's own time stamp),
-    its pre-label agreement and annotation time where known."""
+    its pre-label agreement, the volume corrected and annotation time where known."""
     entries = []
     for image_id in datastore.get_labeled_images():
         info = datastore.get_image_info(image_id)
@@ -58,6 +58,7 @@ def _submissions(datastore: Datastore) -> list[dict[str, Any]]:
                 "id": image_id,
                 "ts": float(ts),
                 "dice": info.get(PRELABEL_DICE_KEY),
+                "corrected_ml": info.get(CORRECTED_ML_KEY),
                 "seconds": info.get("seconds_from_handout"),
             }
         )
@@ -70,17 +71,20 @@ def _mean(values: list[float]) -> float | None:
 
 def labeling_rounds(datastore: Datastore, runs: list[TrainingRun], threshold: float, window: int) -> dict[str, Any]:
     """Per round: labels submitted, labeled in all, the run's validation Dice (the mean over labels, and each label's
-    of the published model), mean pre-label agreement and median annotation time of the round's submissions; then
-    the stop signal over the last ``window`` submissions."""
+    of the published model), mean pre-label agreement, the volume the round's submissions corrected (and all rounds'
+    up to it: the effort paid so far) and median annotation time of the round's submissions; then the stop signal
+    over the last ``window`` submissions."""
     submissions = _submissions(datastore)
     bounds = [float("-inf")] + [run.start_ts for run in runs] + [float("inf")]
-    rounds, labeled = [], 0
+    rounds, labeled, corrected_so_far = [], 0, 0.0
     for index in range(len(bounds) - 1):
         inside = [s for s in submissions if bounds[index] <= s["ts"] < bounds[index + 1]]
         labeled += len(inside)
         trained = index < len(runs)
         dice = [s["dice"] for s in inside if s["dice"] is not None]
         seconds = [s["seconds"] for s in inside if s["seconds"] is not None]
+        corrected = sum(s["corrected_ml"] for s in inside if s["corrected_ml"] is not None)
+        corrected_so_far += corrected
         rounds.append(
             {
                 "round": index + 1,
@@ -91,6 +95,8 @@ def labeling_rounds(datastore: Datastore, runs: list[TrainingRun], threshold: fl
                 "validation_dice": runs[index].validation_dice if trained else None,
                 "validation_dice_per_label": runs[index].validation_dice_per_label if trained else None,
                 "prelabel_dice_mean": _mean(dice),
+                "corrected_ml": corrected,
+                "corrected_ml_so_far": corrected_so_far,
                 "annotation_seconds_median": statistics.median(seconds) if seconds else None,
             }
         )

@@ -76,7 +76,9 @@ class StudyScoring(ScoringMethod):
     study with ``score_all``, and stores its ``STUDY_SCORES`` (``mean_uncertainty``, ``subnet_disagreement``,
     ``class_disagreement``) and ``study_embedding`` (both encoders' pooled bottleneck features).
 
-    Studies already scored with the current model on the current grid are skipped, so that MONAI Label's automatic
+    While fewer than ``cold_start_labels`` studies are labeled, labeled studies are described too (the strategy's
+    cold start compares the pool with them). Studies already scored with the current model on the current grid are
+    skipped, so that MONAI Label's automatic
     re-scoring (after every training run, every active-learning request and at start-up) costs nothing while the
     model and ``score_downsample`` are unchanged.
     No Monte-Carlo sampling: the two subnets' disagreement already shows in the entropy of their averaged softmax.
@@ -85,13 +87,16 @@ class StudyScoring(ScoringMethod):
     each rank scores its share of the pending studies and rank 0 stores all scores with one datastore write.
     """
 
-    def __init__(self, infer_task: UncertaintyContrastiveInfer, score_all: bool = False) -> None:
+    def __init__(
+        self, infer_task: UncertaintyContrastiveInfer, score_all: bool = False, cold_start_labels: int = 0
+    ) -> None:
         super().__init__(
             "Mean voxel entropy of the subnet pair's averaged prediction and the subnets' disagreement "
             "(higher = label sooner)"
         )
         self.infer_task = infer_task
         self.score_all = score_all
+        self.cold_start_labels = cold_start_labels
 
     def info(self) -> dict[str, Any]:
         return {**super().info(), "config": {"score_all": self.score_all}}
@@ -105,7 +110,9 @@ class StudyScoring(ScoringMethod):
         if not isinstance(score_all, bool):
             raise ValueError(f"score_all must be true or false, got {score_all!r}")
 
-        images = sorted(datastore.list_images() if score_all else datastore.get_unlabeled_images())
+        # The strategy's cold start compares unlabeled studies with the labeled ones: describe those too meanwhile.
+        cold_start = len(datastore.get_labeled_images()) < self.cold_start_labels
+        images = sorted(datastore.list_images() if score_all or cold_start else datastore.get_unlabeled_images())
         # A score stored before a newer score key existed is made again, so that every key can be ranked by.
         pending = [i for i in images if not _has_current_scores(datastore.get_image_info(i), stamp)]
         start = time.time()

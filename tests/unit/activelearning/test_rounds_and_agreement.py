@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 from monailabel.datastore.local import LocalDatastore
 
-from lib.activelearning.prelabel_agreement import PRELABEL_DICE_KEY, label_agreement, record_prelabel_agreement
+from lib.activelearning.prelabel_agreement import (
+    CORRECTED_ML_KEY,
+    PRELABEL_DICE_KEY,
+    corrected_ml,
+    label_agreement,
+    record_prelabel_agreement,
+)
 from lib.activelearning.rounds import TrainingRun, labeling_rounds, training_runs
 from lib.config import load_config
 from lib.infers import UncertaintyContrastiveInfer
@@ -36,6 +42,18 @@ def test_agreement_is_dice_averaged_over_the_labels_either_volume_holds() -> Non
         label_agreement(np.zeros((2, 2, 2)), np.zeros((2, 2, 3)), [1])
 
 
+def test_corrected_volume_counts_each_changed_voxel_once_in_millilitres() -> None:
+    prediction = np.zeros((4, 4, 4), np.uint8)
+    label = prediction.copy()
+    prediction[0, 0, :3] = 1  # the annotator erases 3 organ voxels ...
+    label[1, 1, 1] = 2  # ... paints 1 lesion voxel ...
+    prediction[2, 2, 2], label[2, 2, 2] = 1, 2  # ... and relabels 1 organ voxel as lesion: 5 voxels changed
+    assert corrected_ml(prediction, label, voxel_mm3=8.0) == pytest.approx(5 * 8.0 / 1000)
+    assert corrected_ml(label, label, voxel_mm3=8.0) == 0.0
+    with pytest.raises(ValueError, match="same grid"):
+        corrected_ml(np.zeros((2, 2, 2)), np.zeros((2, 2, 3)), 1.0)
+
+
 def test_a_label_equal_to_the_models_own_segmentation_agrees_fully(tmp_path: Path) -> None:
     """The model's segmentation and the stored label are compared voxel for voxel on the study's grid (the demo
     studies are LAS: a flipped comparison would not give 1)."""
@@ -57,21 +75,34 @@ def test_a_label_equal_to_the_models_own_segmentation_agrees_fully(tmp_path: Pat
     datastore.save_label(image_id, str(tmp_path / "seg.nii.gz"), "final", {})
     assert record_prelabel_agreement(task, datastore, image_id) == pytest.approx(1.0)
     assert datastore.get_image_info(image_id)[PRELABEL_DICE_KEY] == pytest.approx(1.0)
+    assert datastore.get_image_info(image_id)[CORRECTED_ML_KEY] == 0.0
     # The same label flipped along x no longer agrees: the comparison sees the voxels' places.
     flipped = nib.load(tmp_path / "seg.nii.gz")
     nib.save(nib.Nifti1Image(values[::-1].copy(), flipped.affine), tmp_path / "flipped.nii.gz")
     datastore.save_label(image_id, str(tmp_path / "flipped.nii.gz"), "final", {})
     assert record_prelabel_agreement(task, datastore, image_id) < 0.99
+    # Every voxel whose value the flip changed was corrected, at the study's voxel volume.
+    voxel_mm3 = abs(np.linalg.det(flipped.affine[:3, :3]))
+    changed = np.count_nonzero(values[::-1] != values) * voxel_mm3 / 1000
+    assert datastore.get_image_info(image_id)[CORRECTED_ML_KEY] == pytest.approx(changed)
 
 
-def _labeled_store(tmp_path: Path, submissions: list[tuple[float, float | None, float | None]]) -> LocalDatastore:
+def _labeled_store(
+    tmp_path: Path, submissions: list[tuple[float, float | None, float | None]], corrected: float = 1.5
+) -> LocalDatastore:
     demo_data.generate(tmp_path / "data", num=len(submissions) + 1, labeled=0, seed=2, shape=(8, 8, 8))
     datastore = LocalDatastore(str(tmp_path / "data"), auto_reload=False)
     for image_id, (ts, dice, seconds) in zip(sorted(datastore.list_images()), submissions):
         truth = tmp_path / "data_groundtruth" / f"{image_id}.nii.gz"
         datastore.save_label(image_id, str(truth), "final", {})
         datastore.update_image_info(
-            image_id, {"submitted_ts": ts, PRELABEL_DICE_KEY: dice, "seconds_from_handout": seconds}
+            image_id,
+            {
+                "submitted_ts": ts,
+                PRELABEL_DICE_KEY: dice,
+                "seconds_from_handout": seconds,
+                CORRECTED_ML_KEY: None if dice is None else corrected,
+            },
         )
     return datastore
 
@@ -88,6 +119,9 @@ def test_rounds_split_submissions_at_each_training_start(tmp_path: Path) -> None
     assert [r["trained"] for r in rounds] == [True, True, False]
     assert rounds[0]["prelabel_dice_mean"] is None and rounds[1]["prelabel_dice_mean"] == pytest.approx(0.6)
     assert rounds[0]["annotation_seconds_median"] == 60 and rounds[1]["annotation_seconds_median"] == 200
+    # Effort: 1.5 mL corrected per submission with a pre-label (none before the first model).
+    assert [r["corrected_ml"] for r in rounds] == [0.0, 3.0, 1.5]
+    assert [r["corrected_ml_so_far"] for r in rounds] == [0.0, 3.0, 4.5]
     assert report["stop_signal"]["met"] is False  # 0.7 then 0.95: not both >= 0.9
     assert report["stop_signal"]["recent_prelabel_dice"] == [0.7, 0.95]
 

@@ -13,6 +13,7 @@ from monai.transforms import Compose
 from monailabel.datastore.local import LocalDatastore
 
 from lib.activelearning import LeaseBook, MostUncertain
+from lib.activelearning.batch_selection import typical_batch
 from lib.config import AppConfig, load_config
 from lib.infers import EMBEDDING_KEY, WITH_SUBNETS, NoTrainedModelError, UncertaintyContrastiveInfer
 from lib.networks import DualSubnetSegmenter
@@ -251,3 +252,26 @@ def test_inference_returns_a_label_on_the_study_grid(datastore, infer_task) -> N
     assert label.get_data_dtype() == np.uint8
     assert set(np.unique(np.asarray(label.dataobj))) <= {0, 1, 2}
     assert sum(result["label_voxels"].values()) == int((np.asarray(label.dataobj) > 0).sum())
+
+
+def test_cold_start_hands_out_typical_studies_until_enough_are_labeled_then_goes_by_score(
+    tmp_path: Path, datastore, infer_task
+) -> None:
+    _publish(infer_task, mtime=1_000_000.0)
+    # While the cold start lasts the scorer describes the labeled study too: the strategy compares the pool with it.
+    assert StudyScoring(infer_task, cold_start_labels=2)({}, datastore)["executed"] == 4
+    labeled, unlabeled = datastore.get_labeled_images(), sorted(datastore.get_unlabeled_images())
+    embeddings = {i: datastore.get_image_info(i)[EMBEDDING_KEY] for i in datastore.list_images()}
+    strategy = MostUncertain(infer_task, SCORE_KEY, LeaseBook(lease_seconds=1800), cold_start_labels=2)
+    assert "typical" in strategy.description and "least sure" in strategy.description
+    result = strategy({"client_id": "a", "k": 2}, datastore)
+    assert [b["id"] for b in result["batch"]] == typical_batch(unlabeled, 2, embeddings, covered=labeled)
+    assert [b["pick"] for b in result["batch"]] == ["typical", "typical"]
+    # A second label ends the cold start: the scorer leaves labeled studies alone, the strategy goes by score.
+    first = result["batch"][0]["id"]
+    datastore.save_label(first, str(tmp_path / "data_groundtruth" / f"{first}.nii.gz"), "final", {})
+    assert StudyScoring(infer_task, cold_start_labels=2)({}, datastore)["total"] == 2
+    by_score = strategy({"client_id": "b", "k": 1}, datastore)
+    held_by_a = result["batch"][1]["id"]
+    scores = {i: datastore.get_image_info(i)[SCORE_KEY] for i in datastore.get_unlabeled_images() if i != held_by_a}
+    assert by_score["id"] == max(scores, key=scores.get) and "pick" not in by_score

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from monai.data import MetaTensor
 
 from lib.networks import DualSubnetSegmenter, StackedSubnetSoftmax, study_embedding
 from lib.transforms import SubnetDisagreementd
-from lib.uncertainty import class_disagreement, subnet_disagreement
+from lib.uncertainty import class_disagreement, focus_disagreement, subnet_disagreement
 
 
 def test_disagreement_is_the_disputed_fraction_of_the_foreground_either_subnet_labels() -> None:
@@ -65,11 +66,36 @@ def test_a_label_in_one_map_only_counts_as_full_disagreement_and_one_in_neither_
 def test_the_transform_scores_the_stacked_halves_and_leaves_their_average() -> None:
     probs_vnet = torch.tensor([[0.9, 0.2], [0.1, 0.8]])  # (C=2, 2 voxels): labels [0, 1]
     probs_resnet = torch.tensor([[0.3, 0.4], [0.7, 0.6]])  # labels [1, 1]
-    out = SubnetDisagreementd(keys="pred")({"pred": torch.cat([probs_vnet, probs_resnet])})
+    out = SubnetDisagreementd(keys="pred", focus=1, focus_min_ml=0.0)({"pred": torch.cat([probs_vnet, probs_resnet])})
     assert out["result"]["subnet_disagreement"] == pytest.approx(1 / 2)
     # label 1: a has 1 voxel, b 2, shared 1 -> Dice 2/3.
     assert out["result"]["class_disagreement"] == pytest.approx(1 / 3)
     torch.testing.assert_close(out["pred"], (probs_vnet + probs_resnet) / 2)
+    assert out["result"]["focus_disagreement"] == pytest.approx(1 / 2)  # label 1: 2 voxels in either, 1 in both
+
+
+def test_focus_disagreement_is_one_minus_iou_of_the_focus_label_over_at_least_the_minimum_region() -> None:
+    a = torch.tensor([0, 1, 1, 2, 2, 2, 0, 0])
+    b = torch.tensor([0, 1, 2, 2, 2, 0, 0, 2])
+    # label 2: either at indices 2, 3, 4, 5, 7 (5 voxels), both at 3, 4 -> 3 of 5 disputed; label 1's dispute ignored.
+    assert focus_disagreement(a, b, focus=2, min_voxels=0) == pytest.approx(3 / 5)
+    # A region under the minimum counts as the minimum: a suspected speck scores near 0, not by its own noise.
+    assert focus_disagreement(a, b, focus=2, min_voxels=30) == pytest.approx(3 / 30)
+    assert focus_disagreement(a, b, focus=1, min_voxels=0) == pytest.approx(1 / 2)
+    nothing = torch.zeros(8, dtype=torch.long)
+    assert focus_disagreement(nothing, nothing, focus=2, min_voxels=0) == 0.0
+    assert focus_disagreement(a, a, focus=2, min_voxels=0) == 0.0
+
+
+def test_the_transform_takes_the_minimum_region_in_millilitres_of_its_input_grid() -> None:
+    probs = torch.zeros(3, 10, 10, 10)
+    probs[0] = 1.0
+    vnet, resnet = probs.clone(), probs.clone()
+    vnet[:, :2, 0, 0] = torch.tensor([0.0, 0.0, 1.0])[:, None]  # vnet calls 2 voxels lesion, resnet none
+    stacked = MetaTensor(torch.cat([vnet, resnet]), affine=torch.diag(torch.tensor([2.0, 2.0, 2.0, 1.0])))
+    # 2 mm voxels: 8 mm^3 each, so 0.08 mL is a region of 10 voxels: 2 disputed voxels of at least 10.
+    out = SubnetDisagreementd(keys="pred", focus=2, focus_min_ml=0.08)({"pred": stacked})
+    assert out["result"]["focus_disagreement"] == pytest.approx(2 / 10)
 
 
 def test_stacked_softmax_averages_to_the_pairs_own_prediction() -> None:
