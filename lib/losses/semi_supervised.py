@@ -249,7 +249,7 @@ class UncertaintyContrastiveLoss(nn.Module):
                 band = band & ~box
             # The band over the whole batch (labeled voxels never in it), so that the contrast reads the students'
             # features whole: a slice of them would cost its backward a zeroed copy of the full batch's features.
-            band = torch.cat([torch.zeros_like(band[:n]), band])
+            band = torch.cat([band.new_zeros((n, *band.shape[1:])), band])
             composition = torch.cat([one_hot(label, self.num_classes).float(), ((probs[0] + probs[1]) / 2)[n:]])
 
         terms: dict[str, torch.Tensor] = {}

@@ -100,6 +100,17 @@ def test_the_paper_preset_builds_the_paper_objective() -> None:
     assert all(memory.momentum == 0.0 for memory in loss.memories)
 
 
+def test_a_batch_with_fewer_unlabeled_than_labeled_items_has_every_term() -> None:
+    """The last unlabeled batch of a small pool can be shorter than the labeled one (2 labeled + 1 unlabeled here):
+    the contrast's band still covers the whole batch (it once took the labeled part's size from the unlabeled one)."""
+    torch.manual_seed(0)
+    net = DualSubnetSegmenter(in_channels=1, num_classes=3, width=2, projection_dim=4)
+    out_vnet, out_resnet = net(torch.randn(3, 1, 16, 16, 16), return_subnets=True)
+    terms = _loss()(out_vnet, out_resnet, torch.randint(0, 3, (2, 1, 16, 16, 16)), num_labeled=2, ramp=1.0)
+    assert set(TERMS_OF["vnet"]) <= set(terms) and bool(torch.isfinite(terms["loss"]))
+    assert _grad_norm(terms["con_vnet"], net.vnet) > 0
+
+
 def test_a_batch_without_unlabeled_items_has_only_the_label_terms() -> None:
     net = DualSubnetSegmenter(in_channels=1, num_classes=2, width=2)
     out_vnet, out_resnet = net(torch.randn(2, 1, 16, 16, 16), return_subnets=True)
