@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import signal
 import sys
 from pathlib import Path
 
@@ -38,5 +39,12 @@ def main(argv: list[str]) -> int:
     return 0 if not argv or argv[0] in ("-h", "--help") else 2
 
 
+def _exit_on_terminate(signum: int, frame: object) -> None:
+    """SIGTERM (``timeout``, a job scheduler) ends the run as Ctrl-C does: ``finally`` blocks stop the servers a
+    benchmark started, which the default handler would leave running."""
+    sys.exit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
     sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,5 @@
-"""What the benchmark modules share: argument parsing, the study sets on disk, results as JSON, device choice."""
+"""What the benchmark modules share: argument parsing, the study sets on disk, results as JSON, device choice, the
+paired interval that decision rules read."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from scipy.stats import t as student_t
 
 from .datasets import DATASETS
 
-__all__ = ["CPU_CONF", "benchmark_parser", "device", "items", "prepare", "write_json"]
+__all__ = ["CPU_CONF", "benchmark_parser", "device", "items", "paired_interval", "prepare", "write_json"]
 
 ROOT = Path(__file__).resolve().parents[1]
 # App settings the accuracy and active-learning benchmarks share: a CPU-sized network and patch, one labeled and one
@@ -74,3 +77,12 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=1))
     os.replace(tmp, path)
+
+
+def paired_interval(differences) -> tuple[float, float]:
+    """The 95 % t-interval of the mean of paired differences (one per seed; at least 2)."""
+    values = np.asarray(differences, dtype=float)
+    if len(values) < 2:
+        raise ValueError(f"a paired interval needs at least 2 differences, got {len(values)}")
+    half = student_t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(values.mean() - half), float(values.mean() + half)

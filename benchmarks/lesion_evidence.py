@@ -20,13 +20,12 @@ from typing import Any
 
 import nibabel as nib
 import numpy as np
-from scipy.stats import t as student_t
 from tqdm import tqdm
 
 from lib.tools.mni_data import LESION_LABELS
 
 from .accuracy import split
-from .common import benchmark_parser, device, items, prepare, write_json
+from .common import benchmark_parser, device, items, paired_interval, prepare, write_json
 from .datasets import DATASETS
 from .evaluation import evaluate
 from .plots import paired_plot
@@ -186,12 +185,6 @@ def headroom_decision(runs: list[dict[str, Any]], level: int, plan: dict) -> dic
     }
 
 
-def _interval(differences: np.ndarray) -> tuple[float, float]:
-    """The paired 95 % t-interval of the mean difference."""
-    half = student_t.ppf(0.975, len(differences) - 1) * differences.std(ddof=1) / np.sqrt(len(differences))
-    return float(differences.mean() - half), float(differences.mean() + half)
-
-
 def semi_supervised_decision(runs: list[dict[str, Any]], level: int, plan: dict) -> dict[str, Any] | None:
     """The rule of docs/benchmarks.md: C - B recovers >= 50 % of the gap between A and the ceiling, its paired 95 %
     interval lies above 0, C ahead on >= 4 of 5 seeds, white-matter C - B >= -0.5 points."""
@@ -215,7 +208,7 @@ def semi_supervised_decision(runs: list[dict[str, Any]], level: int, plan: dict)
     c_minus_b = 100 * (lesion["c"] - lesion["b"])
     gap = 100 * (float(np.mean([v["lesion_dice"] for v in ceiling.values()])) - float(lesion["a"].mean()))
     white = 100 * np.array([c[s]["white_matter_dice"] - b[s]["white_matter_dice"] for s in seeds])
-    low, high = _interval(c_minus_b)
+    low, high = paired_interval(c_minus_b)
     checks = {
         "recovers_half_the_gap": bool(gap > 0 and c_minus_b.mean() >= RECOVERED_SHARE * gap),
         "interval_above_zero": low > 0,
@@ -254,7 +247,7 @@ def ablation_decision(runs: list[dict[str, Any]], level: int, plan: dict) -> dic
         white = 100 * np.array(
             [by[(name, s)]["white_matter_dice"] - by[("default", s)]["white_matter_dice"] for s in seeds]
         )
-        low, high = _interval(lesion)
+        low, high = paired_interval(lesion)
         rows[name] = {
             "seeds": seeds,
             "lesion_minus_default_points": lesion.tolist(),

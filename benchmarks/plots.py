@@ -106,6 +106,30 @@ def learning_curve_plot(
     _save(fig, path)
 
 
+def effort_plot(curves: dict[str, list[dict[str, Any]]], path: Path, label: str) -> None:
+    """``label``'s test Dice against labeled studies (left) and against the volume annotators corrected in the
+    model's pre-labels so far (right), one colour per strategy: a thin line per seed, a thick one for the mean over
+    seeds (at each round, the mean corrected volume and mean Dice)."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    for index, (strategy, seeds) in enumerate(sorted(curves.items())):
+        colour = f"C{index}"
+        rounds = len(seeds[0]["points"])
+        for key, ax in zip(("labeled", "corrected_ml"), axes):
+            for seed in seeds:
+                ax.plot([p[key] for p in seed["points"]], [p["dice"] for p in seed["points"]], color=colour, lw=0.6)
+            mean_x = [np.mean([s["points"][r][key] for s in seeds]) for r in range(rounds)]
+            mean_y = [np.mean([s["points"][r]["dice"] for s in seeds]) for r in range(rounds)]
+            ax.plot(mean_x, mean_y, color=colour, lw=2.2, marker="o", label=f"{strategy} ({len(seeds)} seeds)")
+    axes[0].set_xlabel("labeled studies")
+    axes[1].set_xlabel("volume corrected in the model's pre-labels so far (mL)")
+    axes[0].set_ylabel(f"test Dice, {label.replace('_', ' ')}")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7)
+    fig.suptitle("What the labels bought: per study labeled, and per mL an annotator corrected")
+    _save(fig, path)
+
+
 def paired_plot(rows: list[tuple[str, list[float]]], path: Path, xlabel: str, target: float | None = None) -> None:
     """Per row (a name and its per-seed paired differences), the differences as dots and their mean as a bar; a dashed
     line at the decision rule's ``target``."""

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from scipy.integrate import trapezoid
 
+from ..common import paired_interval
 from ..datasets import site_of
 from .plans import COARSE
 
@@ -28,10 +29,16 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def per_seed_comparison(loops: list[dict[str, Any]]) -> dict[str, Any]:
+def round_dice(record: dict[str, Any], label: str | None = None) -> float:
+    """A round's test Dice: the mean over labels, or one label's (``label``)."""
+    return record["test_dice"] if label is None else record["test_dice_per_label"][label]
+
+
+def per_seed_comparison(loops: list[dict[str, Any]], label: str | None = None) -> dict[str, Any]:
     """Per strategy and seed, against random on the same seed: the labels needed to reach random's final Dice, the
-    fraction of random's labels that saves, and the area under the curve."""
-    curve = {(lp["strategy"], lp["seed"]): {r["labeled"]: r["test_dice"] for r in lp["rounds"]} for lp in loops}
+    fraction of random's labels that saves, and the area under the curve; of the Dice averaged over labels, or of
+    ``label``'s."""
+    curve = {(lp["strategy"], lp["seed"]): {r["labeled"]: round_dice(r, label) for r in lp["rounds"]} for lp in loops}
     rows: dict[str, Any] = {}
     for (strategy, seed), points in sorted(curve.items()):
         row = {"seed": seed, "auc": area_under_curve(points)}
@@ -59,6 +66,65 @@ def decision(per_seed: dict[str, Any]) -> dict[str, Any] | None:
         "seeds_meeting": ahead,
         "met": ahead >= 3,
     }
+
+
+# Issue 29's rule on the lesion pool, written before the run:
+# docs/active_learning.md#active-learning-on-the-lesion-pool-protocol-and-rule-written-2026-12-06-2120-before-the-run
+LESION_SAVING = 0.25
+LESION_SEEDS_MEETING = 4
+WHITE_MATTER_TOLERANCE_POINTS = -0.5
+
+
+def lesion_decision(lesion: dict[str, Any], white_matter: dict[str, Any]) -> dict[str, Any]:
+    """Per strategy against random, paired by seed (``per_seed_comparison`` of lesion Dice and of white-matter
+    Dice): it passes when it reaches random's final lesion Dice with >= 25 % fewer labeled studies on >= 4 seeds, the
+    95 % interval of its lesion AUC minus random's lies above 0, and its white-matter AUC minus random's is >= -0.5
+    points on average. The oracle is judged alike: if even it does not pass, the pool leaves selection no room."""
+    verdicts: dict[str, Any] = {}
+    for strategy, rows in sorted(lesion.items()):
+        if strategy == "random" or not rows or "label_saving" not in rows[0]:
+            continue
+        meeting = sum(1 for r in rows if r["label_saving"] is not None and r["label_saving"] >= LESION_SAVING - 1e-9)
+        auc_points = [100 * r["auc_minus_random"] for r in rows]
+        interval = paired_interval(auc_points) if len(auc_points) > 1 else None
+        wm_points = [100 * r["auc_minus_random"] for r in white_matter.get(strategy, [])]
+        wm_mean = float(np.mean(wm_points)) if wm_points else None
+        verdicts[strategy] = {
+            "seeds": len(rows),
+            "seeds_saving_25_percent": meeting,
+            "lesion_auc_minus_random_points": auc_points,
+            "lesion_auc_interval_points": interval,
+            "white_matter_auc_minus_random_points_mean": wm_mean,
+            "passes": bool(
+                meeting >= LESION_SEEDS_MEETING
+                and interval is not None
+                and interval[0] > 0
+                and wm_mean is not None
+                and wm_mean >= WHITE_MATTER_TOLERANCE_POINTS
+            ),
+        }
+    winners = [s for s, v in verdicts.items() if v["passes"] and s != "error_oracle"]
+    best = max(winners, key=lambda s: np.mean(verdicts[s]["lesion_auc_minus_random_points"]), default=None)
+    return {
+        "rule": "reaches random's final lesion Dice with >= 25 % fewer labels on >= 4 seeds, paired 95 % interval of "
+        "the lesion AUC difference above 0, white-matter AUC difference >= -0.5 points",
+        "strategies": verdicts,
+        "oracle_passes": verdicts.get("error_oracle", {}).get("passes"),
+        "winner": best,
+    }
+
+
+def effort_curves(loops: list[dict[str, Any]], label: str) -> dict[str, list[dict[str, float]]]:
+    """Per strategy and seed, ``label``'s test Dice against the volume annotators corrected so far (the sum of the
+    picked studies' corrected mL up to that round; the starting labels were drawn by hand, not corrected: 0)."""
+    curves: dict[str, list[dict[str, float]]] = {}
+    for lp in loops:
+        corrected, points = 0.0, []
+        for r in lp["rounds"]:
+            points.append({"labeled": r["labeled"], "corrected_ml": corrected, "dice": round_dice(r, label)})
+            corrected += r.get("picked_corrected_ml", 0.0)
+        curves.setdefault(lp["strategy"], []).append({"seed": lp["seed"], "points": points})
+    return curves
 
 
 def diverse_batches(per_seed: dict[str, Any]) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from monailabel.client import MONAILabelClient
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
+from lib.activelearning.prelabel_agreement import CORRECTED_ML_KEY, PRELABEL_DICE_KEY
 from lib.config import load_config
 from lib.networks import DualSubnetSegmenter
 from lib.tools import rest
@@ -28,6 +29,8 @@ from ..common import device
 from ..evaluation import evaluate, score_pool
 from .plans import COARSE, MODEL, LoopStrategy, loop_strategy
 
+# The replicate of random's last round trains with its round's seed plus this.
+REPLICATE_SEED_OFFSET = 500
 SCORER_SUMMARY = re.compile(r"(?:EPISTEMIC::|mean_uncertainty:) (\{'total'.*\})")
 
 
@@ -60,17 +63,30 @@ def load_model(path: Path, config) -> torch.nn.Module:
 
 
 def _test_dice(model_path: Path, config, test_items: list[dict]) -> dict[str, Any]:
-    """The test split's Dice (mean over labels, then studies) and each study's (for the per-site view)."""
+    """The test split's Dice (mean over labels, then studies), each label's (mean over studies; a label absent from a
+    study and its prediction counts 1) and each study's (for the per-site view)."""
     network = load_model(model_path, config)
     metrics = evaluate(network, config, test_items, device(), distances=False)["averaged"]
     per_study = [mean_dice({"dice": [d]}) for d in metrics["dice"]]
-    return {"test_dice": mean_dice(metrics), "test_study_dice": per_study}
+    per_label = np.nanmean(np.array(metrics["dice"], dtype=float), axis=0)
+    return {
+        "test_dice": mean_dice(metrics),
+        "test_dice_per_label": dict(zip(config.label_names, per_label.tolist())),
+        "test_study_dice": per_study,
+    }
 
 
-def _train(client: MONAILabelClient, iterations: int, per_epoch: int) -> float:
+def _train(client: MONAILabelClient, iterations: int, per_epoch: int, seed: int) -> float:
+    """One seeded training run (the app's train option ``seed``: the same labels and seed train the same model)."""
     start = time.time()
-    rest.train(client, MODEL, {"max_epochs": max(1, iterations // per_epoch), "val_split": 0.0})
+    rest.train(client, MODEL, {"max_epochs": max(1, iterations // per_epoch), "val_split": 0.0, "seed": seed})
     return time.time() - start
+
+
+def _round_seed(seed: int, round_index: int) -> int:
+    """The seed of a loop's round (its training and random's draw): a function of the loop's seed and the round, the
+    same for every strategy of a seed."""
+    return 1000 * seed + round_index
 
 
 def spearman(a, b) -> float:
@@ -113,31 +129,38 @@ def score_checks(
     }
 
 
-def _pick(url: str, how: LoopStrategy, k: int) -> list[str]:
-    """A batch of ``k``: the app's strategies hand it out (and lease it) in one call; MONAI Label's own strategy gives
-    one study per call and skips what it handed out in the last 24 h, so it is asked ``k`` times."""
+def _pick(url: str, how: LoopStrategy, k: int, seed: int) -> tuple[list[str], list[str]]:
+    """A batch of ``k`` and how each was picked (``typical`` in the app strategy's cold start, ``random`` or
+    ``score``): the app's strategies hand it out (and lease it) in one call; MONAI Label's own strategy gives one study
+    per call and skips what it handed out in the last 24 h, so it is asked ``k`` times. ``random`` draws with
+    ``seed``, so that a loop can be run again."""
     if how.server_strategy in ("uncertainty", "random"):
         calls, body = 1, {"client_id": "benchmark", "k": k}
+        if how.server_strategy == "random":
+            body["seed"] = seed
     else:
         calls, body = k, {}
-    picked = []
+    picked, how_picked = [], []
     for _ in range(calls):
         response = requests.post(f"{url}/activelearning/{how.server_strategy}", json=body, timeout=60)
         response.raise_for_status()
         choice = response.json()
         if choice.get("strategy_fallback"):
             raise RuntimeError(f"{how.server_strategy} fell back to {choice['strategy_fallback']}: scores not current")
-        picked += [b["id"] for b in choice["batch"]] if "batch" in choice else [choice["id"]]
+        batch = choice.get("batch", [choice])
+        picked += [b["id"] for b in batch]
+        how_picked += [b.get("pick", "random" if how.server_strategy == "random" else "score") for b in batch]
     if len(set(picked)) != k:
         raise RuntimeError(f"{how.server_strategy} handed out {picked}, not {k} different studies")
-    return picked
+    return picked, how_picked
 
 
 def run_loop(
     strategy: str, seed: int, plan: dict, conf: dict[str, str], pairs: list[dict], work: Path, bar: tqdm
 ) -> dict[str, Any]:
     how = loop_strategy(strategy, plan)
-    pool, test_items = pairs[: plan["pool"]], pairs[plan["pool"] : plan["pool"] + plan["test"]]
+    test_from = plan.get("test_from", plan["pool"])  # the lesion set's validation split lies between
+    pool, test_items = pairs[: plan["pool"]], pairs[test_from : test_from + plan["test"]]
     run_dir = work / f"{strategy}_seed{seed}"
     shutil.rmtree(run_dir, ignore_errors=True)
     app_dir, studies = copy_app(run_dir / "app"), run_dir / "data"
@@ -173,7 +196,7 @@ def run_loop(
                 previous = run_dir / "previous.pt"
                 if model_path.exists():
                     shutil.copy(model_path, previous)
-                seconds = _train(client, iterations, plan["iterations_per_epoch"])
+                seconds = _train(client, iterations, plan["iterations_per_epoch"], _round_seed(seed, round_index))
                 record = {"labeled": len(labeled), **_test_dice(model_path, config, test_items)}
                 record["train_seconds"] = seconds
                 if round_index == 0:
@@ -183,8 +206,12 @@ def run_loop(
                     # The same round once more, from the same model on the same labels: training noise alone.
                     shutil.copy(previous, model_path.with_suffix(".tmp"))
                     model_path.with_suffix(".tmp").replace(model_path)
-                    _train(client, iterations, plan["iterations_per_epoch"])
-                    record["replicate_test_dice"] = _test_dice(model_path, config, test_items)["test_dice"]
+                    # ... with another training seed: what training noise alone changes.
+                    replicate_seed = _round_seed(seed, round_index) + REPLICATE_SEED_OFFSET
+                    _train(client, iterations, plan["iterations_per_epoch"], replicate_seed)
+                    replicate = _test_dice(model_path, config, test_items)
+                    record["replicate_test_dice"] = replicate["test_dice"]
+                    record["replicate_test_dice_per_label"] = replicate["test_dice_per_label"]
             if round_index < plan["rounds"]:
                 unlabeled = sorted(set(truth) - set(labeled))
                 pool_items = [{"image": str(studies / f"{s}.nii.gz"), "label": truth[s]} for s in unlabeled]
@@ -206,17 +233,20 @@ def run_loop(
                     record["pool_error"] = dict(zip(unlabeled, errors.tolist()))
                     record["picked"] = largest_errors(record["pool_error"], plan["k"])
                 else:
-                    record["picked"] = _pick(server.url, how, plan["k"])
+                    picked = _pick(server.url, how, plan["k"], _round_seed(seed, round_index))
+                    record["picked"], record["picked_how"] = picked
                 for study in record["picked"]:
                     client.save_label(study, truth[study], tag="final")
                 labeled += record["picked"]
             rounds.append(record)
             bar.update(1)
         picked = [s for r in rounds for s in r.get("picked", [])]
-        agreement = _prelabel_dice(server.url, picked)
+        agreement = _prelabel_agreement(server.url, picked)
         for record in rounds:
             if "picked" in record:
-                record["picked_prelabel_dice"] = float(np.mean([agreement[s] for s in record["picked"]]))
+                record["picked_prelabel_dice"] = float(np.mean([agreement[s][0] for s in record["picked"]]))
+                # The annotators' effort for the batch: the volume they changed in the model's pre-labels.
+                record["picked_corrected_ml"] = float(sum(agreement[s][1] for s in record["picked"]))
         report = requests.get(f"{server.url}/activelearning/rounds/", timeout=60)
         report.raise_for_status()
     finally:
@@ -225,16 +255,14 @@ def run_loop(
     return {"strategy": strategy, "seed": seed, "rounds": rounds, "server_rounds": report.json(), "test_ids": test_ids}
 
 
-def _prelabel_dice(url: str, ids: list[str], timeout: float = 120.0) -> dict[str, float]:
-    """The pre-label agreement the server stored for each submitted study (computed after each submission's
-    response: wait for all)."""
+def _prelabel_agreement(url: str, ids: list[str], timeout: float = 120.0) -> dict[str, tuple[float, float]]:
+    """The pre-label agreement (Dice) and the corrected volume (mL) the server stored for each submitted study
+    (computed after each submission's response: wait for all)."""
 
-    def stored(objects: dict) -> dict[str, float] | None:
+    def stored(objects: dict) -> dict[str, tuple[float, float]] | None:
         infos = {i: objects[i]["image"]["info"] for i in ids}
-        return (
-            {i: info["prelabel_dice"] for i, info in infos.items()}
-            if all("prelabel_dice" in info for info in infos.values())
-            else None
-        )
+        if not all(CORRECTED_ML_KEY in info for info in infos.values()):
+            return None
+        return {i: (info[PRELABEL_DICE_KEY], info[CORRECTED_ML_KEY]) for i, info in infos.items()}
 
-    return rest.wait_for_datastore(url, stored, "prelabel_dice for every submitted study", timeout)
+    return rest.wait_for_datastore(url, stored, "the pre-label agreement of every submitted study", timeout)

@@ -28,6 +28,9 @@ class LoopStrategy:
 
 # The coarser scoring grid measured against the full one (``uncertainty_coarse`` scores on it).
 COARSE = 2
+# ``cold_start`` hands out typical studies while fewer than this many are labeled (fixed before the lesion run: the
+# rounds at 2, 4 and 6 labels), then ranks by focus_disagreement.
+COLD_START_LABELS = 8
 
 
 def _app_strategy(score_key: str = "subnet_disagreement", **conf: str) -> LoopStrategy:
@@ -51,6 +54,12 @@ STRATEGIES = {
     "uncertainty_diverse": _app_strategy(batch_pool_factor="3"),
     # ... or representative batches (docs/active_learning.md#representative-batches).
     "uncertainty_representative": _app_strategy(batch_pool_factor="3", batch_pick="representative"),
+    # Issue 29's candidates for a pool with lesions: ranking by the subnets' dispute over the lesions they find, and
+    # the same after a cold start of typical studies (the rule: LESION_TRAINING's page section).
+    "focus": _app_strategy("focus_disagreement", next_study_score="focus_disagreement"),
+    "cold_start": _app_strategy(
+        "focus_disagreement", next_study_score="focus_disagreement", cold_start_labels=str(COLD_START_LABELS)
+    ),
     "random": LoopStrategy("random"),
     "epistemic": LoopStrategy("epistemic", "epistemic", "epistemic_entropy", "epistemic_ts"),
     # Never an app strategy (it reads labels no annotator has made yet); its rule: the module's docstring.
@@ -87,8 +96,39 @@ QUICK = dict(
 # ``--large``: for a lent GPU, the accuracy benchmark's large network and patch, 5 seeds and 5x the iterations.
 LARGE = dict(FULL, seeds=(0, 1, 2, 3, 4), first_iterations=2000, round_iterations=500)
 LARGE_CONF = {"width": "8", "patch_size": "[48,64,48]", "labeled_batch_size": "2", "unlabeled_batch_size": "2"}
+# Training on the lesion pool: what found lesions at CPU sizes in the calibration on the validation split
+# (docs/active_learning.md#active-learning-on-the-lesion-pool-protocol-and-rule-written-2026-12-06-2120-before-the-run):
+# width 8, 48 x 48 x 32 patches, 2 + 2 per iteration, lesion-centred crops three times as often as the others.
+LESION_TRAINING = {
+    "width": "8",
+    "patch_size": "[48,48,32]",
+    "crop_ratios": "[1,1,3]",
+    "labeled_batch_size": "2",
+    "unlabeled_batch_size": "2",
+    "sw_batch_size": "4",
+}
+LESION_FIRST_ITERATIONS = 1120
+LESION_ROUND_ITERATIONS = 300
+# The lesion pool (issue 29): the lesion set's pool (studies 0-39) and its test split (52-63; the validation split
+# 40-51 between them is not used), rounds of 2 from 2 labels to 16, 5 seeds; iterations: docs/active_learning.md.
+LESION = dict(
+    FULL,
+    dataset="mni_lesions",
+    num=64,
+    pool=40,
+    test=12,
+    test_from=52,
+    rounds=7,
+    seeds=(0, 1, 2, 3, 4),
+    first_iterations=LESION_FIRST_ITERATIONS,
+    round_iterations=LESION_ROUND_ITERATIONS,
+)
+LESION_STRATEGIES = ("random", "uncertainty", "epistemic", "error_oracle", "focus", "cold_start")
 # Dropout on, so that MONAI Label's epistemic scoring applies to the same network as ours.
 CONF = {**CPU_CONF, **DATASETS["mni"].conf, "dropout": "0.2"}
-# The study sets a loop can run on (the same app settings): real anatomy, and the same subjects from three sites.
-AL_DATASETS = ("mni", "mni_sites")
+# The lesion set's labels, grid and intensity; the full plan adds LESION_TRAINING (the quick form keeps CPU_CONF).
+LESION_CONF = {**CONF, **DATASETS["mni_lesions"].conf}
+# The study sets a loop can run on: real anatomy, the same subjects from three sites (both with the same settings),
+# and the three-site subjects with lesions.
+AL_DATASETS = ("mni", "mni_sites", "mni_lesions")
 # The scorers' own summaries in the server log (the scoring subprocess's output): seconds for the studies executed.

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..common import write_json
-from ..plots import learning_curve_plot, paired_plot
+from ..plots import effort_plot, learning_curve_plot, paired_plot
 from .analysis import (
     _mean,
     _rule_rounds,
@@ -17,10 +17,16 @@ from .analysis import (
     cheap_scoring,
     decision,
     diverse_batches,
+    effort_curves,
     labels_to_reach,
+    lesion_decision,
     per_seed_comparison,
+    round_dice,
     score_vs_error,
 )
+
+# The lesion pool's labels (benchmarks/datasets.py LESION_CONF).
+LESION, WHITE_MATTER = "lesion", "white_matter"
 
 
 def write_results(loops: list[dict[str, Any]], plan: dict, conf: dict, seconds: float, out: Path) -> dict[str, Any]:
@@ -48,8 +54,10 @@ def write_results(loops: list[dict[str, Any]], plan: dict, conf: dict, seconds: 
         "cheap_scoring": cheap_scoring(loops),
         "spearman_vs_error_by_strategy": score_vs_error(loops),
     }
-    if plan.get("dataset") == "mni_sites":
+    if plan.get("dataset") in ("mni_sites", "mni_lesions"):
         summary["by_site"] = by_site(loops)
+    if plan.get("dataset") == "mni_lesions":
+        summary["lesion_pool"] = _lesion_pool(loops, out)
     if "random" in mean_curves:
         final_random = mean_curves["random"][max(mean_curves["random"])]
         summary["labels_to_reach_random_final"] = {s: labels_to_reach(c, final_random) for s, c in mean_curves.items()}
@@ -89,6 +97,46 @@ def write_results(loops: list[dict[str, Any]], plan: dict, conf: dict, seconds: 
         "Pre-label agreement of the picked studies (server's signal)",
         ylabel="Dice, model's pre-label vs submitted label",
     )
+    return result
+
+
+def _lesion_pool(loops: list[dict[str, Any]], out: Path) -> dict[str, Any]:
+    """Issue 29's view: per label, curves with their spread and areas under them against random; the rule; Dice
+    against the volume corrected; the spread of two trainings on the same labels; and their plots."""
+    result: dict[str, Any] = {}
+    for label in (LESION, WHITE_MATTER):
+        curves: dict[str, dict[int, list[float]]] = {}
+        for loop in loops:
+            for r in loop["rounds"]:
+                curves.setdefault(loop["strategy"], {}).setdefault(r["labeled"], []).append(round_dice(r, label))
+        result[label] = {
+            "mean": {s: {c: float(np.mean(v)) for c, v in by.items()} for s, by in curves.items()},
+            "std": {s: {c: float(np.std(v)) for c, v in by.items()} for s, by in curves.items()},
+            "per_seed": per_seed_comparison(loops, label),
+        }
+        name = label.replace("_", " ")
+        learning_curve_plot(
+            curves, out / f"active_learning_{label}.png", f"Lesion pool: {name} Dice", ylabel=f"test Dice, {name}"
+        )
+    result["decision"] = lesion_decision(result[LESION]["per_seed"], result[WHITE_MATTER]["per_seed"])
+    paired = [
+        (f"{s} − random ({len(v['lesion_auc_minus_random_points'])} seeds)", v["lesion_auc_minus_random_points"])
+        for s, v in result["decision"]["strategies"].items()
+    ]
+    if paired:
+        paired_plot(
+            paired, out / "active_learning_lesion_paired.png", "lesion Dice AUC minus random's, same seed (points)"
+        )
+    result["effort"] = effort_curves(loops, LESION)
+    effort_plot(result["effort"], out / "active_learning_effort.png", LESION)
+    replicates = [
+        abs(r["test_dice_per_label"][LESION] - r["replicate_test_dice_per_label"][LESION])
+        for lp in loops
+        for r in lp["rounds"]
+        if "replicate_test_dice_per_label" in r
+    ]
+    if replicates:
+        result["retrain_spread_lesion"] = {"max": float(max(replicates)), "values": replicates}
     return result
 
 

@@ -58,10 +58,10 @@ def test_accuracy_runs_the_paired_protocol_on_both_study_sets(tmp_path: Path, da
 
 
 def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: Path, data: Path) -> None:
-    # On the three-site set (the MNI set runs the same loop; the other quick benchmarks make that set).
-    strategies = ("uncertainty", "random", "epistemic", "error_oracle")
-    result = _run("active_learning", tmp_path, data, "--dataset", "mni_sites", "--strategies", *strategies)
-    assert result["plan"]["dataset"] == "mni_sites"
+    # On the lesion pool, three sites (the MNI sets run the same loop; the lesion evidence benchmark makes this set).
+    strategies = ("uncertainty", "random", "epistemic", "error_oracle", "cold_start")
+    result = _run("active_learning", tmp_path, data, "--dataset", "mni_lesions", "--strategies", *strategies)
+    assert result["plan"]["dataset"] == "mni_lesions"
     loops = {loop["strategy"]: loop for loop in result["loops"]}
     assert set(loops) == set(strategies)
     k = result["plan"]["k"]
@@ -72,6 +72,13 @@ def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: P
         # The studies picked after a training run were segmented by that model when their labels came in.
         assert all(0.0 <= r["picked_prelabel_dice"] <= 1.0 for r in loop["rounds"][:-1])
         assert sum(r["submitted"] for r in loop["server_rounds"]["rounds"]) == counts[-1]
+        # Effort: the volume the annotator changed in the picked studies' pre-labels, as the server stored it.
+        assert all(r["picked_corrected_ml"] >= 0.0 for r in loop["rounds"][:-1])
+        assert all(set(r["test_dice_per_label"]) == {"white_matter", "lesion"} for r in loop["rounds"])
+    # The cold start's first label is a typical study (1 labeled < 8); uncertainty ranks by score, random draws.
+    assert loops["cold_start"]["rounds"][0]["picked_how"] == ["typical"]
+    assert loops["uncertainty"]["rounds"][0]["picked_how"] == ["score"]
+    assert loops["random"]["rounds"][0]["picked_how"] == ["random"]
     # Paired: the random loop trained the seed's first model and the others started from it.
     assert "shared" not in loops["random"]["rounds"][0]
     first = {loop["rounds"][0]["test_dice"] for loop in loops.values()}
@@ -82,14 +89,19 @@ def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: P
         assert sorted(errors[s] for s in oracle_round["picked"]) == sorted(errors.values())[-k:]
     assert "replicate_test_dice" in loops["random"]["rounds"][-1]
     summary = result["summary"]
+    # Issue 29's view: per-label curves, the rule for every strategy against random (the oracle included), effort.
+    lesion_pool = summary["lesion_pool"]
+    assert set(lesion_pool["decision"]["strategies"]) == set(strategies) - {"random"}
+    assert all(v["seeds"] == 1 and v["passes"] is False for v in lesion_pool["decision"]["strategies"].values())
+    assert set(lesion_pool["effort"]) == set(strategies) and lesion_pool["retrain_spread_lesion"]["values"]
     assert summary["decision"]["seeds"] == 1 and summary["retrain_spread"]["values"]
     cheap = summary["cheap_scoring"]
     assert set(cheap["spearman_coarse_vs_full"]) >= {"subnet_disagreement", "mean_uncertainty"}
     assert cheap["scorer_seconds_per_study"]["epistemic"] > 0 and 0 < cheap["coarse_to_full_time_ratio"] < 1
     # Score against error also where no score thinned the pool (random), and not in MONAI Label's epistemic loop.
     by_strategy = summary["spearman_vs_error_by_strategy"]
-    assert set(by_strategy) == {"uncertainty", "random"}
-    candidates = {"subnet_disagreement", "class_disagreement", "mean_uncertainty"}
+    assert set(by_strategy) == {"uncertainty", "random", "cold_start"}
+    candidates = {"subnet_disagreement", "class_disagreement", "mean_uncertainty", "focus_disagreement"}
     assert set(by_strategy["random"]) == set(by_strategy["uncertainty"]) >= candidates
     assert "coarse_spearman_vs_full" not in loops["random"]["rounds"][0]
     for strategy, sites in summary["by_site"].items():
@@ -99,6 +111,8 @@ def test_active_learning_loop_runs_every_strategy_through_the_server(tmp_path: P
     assert (tmp_path / "active_learning.png").stat().st_size > 10_000
     assert (tmp_path / "active_learning_prelabel.png").stat().st_size > 10_000
     assert (tmp_path / "active_learning_paired.png").stat().st_size > 10_000
+    for name in ("lesion", "white_matter", "effort", "lesion_paired"):
+        assert (tmp_path / f"active_learning_{name}.png").stat().st_size > 10_000
 
 
 def test_score_error_scores_every_unlabeled_study_with_every_candidate(tmp_path: Path, data: Path) -> None:
