@@ -19,6 +19,7 @@ from scipy.stats import spearmanr
 from tqdm import tqdm
 
 from lib.activelearning.prelabel_agreement import CORRECTED_ML_KEY, PRELABEL_DICE_KEY
+from lib.atomic_write import atomic_write_text
 from lib.config import load_config
 from lib.networks import DualSubnetSegmenter
 from lib.tools import rest
@@ -239,6 +240,8 @@ def run_loop(
                     client.save_label(study, truth[study], tag="final")
                 labeled += record["picked"]
             rounds.append(record)
+            # What a loop that is stopped half-way has measured (a finished loop goes into the results JSON).
+            atomic_write_text(run_dir / "rounds_so_far.json", json.dumps(rounds))
             bar.update(1)
         picked = [s for r in rounds for s in r.get("picked", [])]
         agreement = _prelabel_agreement(server.url, picked)
