@@ -124,9 +124,15 @@ def test_score_error_scores_every_unlabeled_study_with_every_candidate(tmp_path:
     assert (
         set(run["scores"])
         == set(run["spearman"])
-        == {"mean_uncertainty", "foreground_uncertainty", "subnet_disagreement", "class_disagreement"}
+        == {
+            "mean_uncertainty",
+            "foreground_uncertainty",
+            "subnet_disagreement",
+            "class_disagreement",
+            "focus_disagreement",
+        }
     )
-    for name in ("mean_uncertainty", "subnet_disagreement", "class_disagreement"):
+    for name in ("mean_uncertainty", "subnet_disagreement", "class_disagreement", "focus_disagreement"):
         assert all(0.0 <= v <= 1.0 for v in run["scores"][name])
     assert (tmp_path / "score_error.png").stat().st_size > 10_000
     # The centred box against the whole study, on the same studies: every score compared, and the time of both.
