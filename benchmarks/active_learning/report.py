@@ -31,19 +31,18 @@ LESION, WHITE_MATTER = "lesion", "white_matter"
 
 def write_results(loops: list[dict[str, Any]], plan: dict, conf: dict, seconds: float, out: Path) -> dict[str, Any]:
     """Learning curves with their spread, areas under them, labels to reach random's final Dice, the score checks."""
-    curves: dict[str, dict[int, list[float]]] = {}
+    curves = _curves(loops)
     agreement: dict[str, dict[int, list[float]]] = {}
     for loop in loops:
         for r in loop["rounds"]:
-            curves.setdefault(loop["strategy"], {}).setdefault(r["labeled"], []).append(r["test_dice"])
             if r.get("picked_prelabel_dice") is not None:
                 by_count = agreement.setdefault(loop["strategy"], {})
                 by_count.setdefault(r["labeled"], []).append(r["picked_prelabel_dice"])
-    mean_curves = {s: {c: float(np.mean(v)) for c, v in by.items()} for s, by in curves.items()}
+    mean_curves = _over_seeds(curves, np.mean)
     per_seed = per_seed_comparison(loops)
     summary: dict[str, Any] = {
         "mean_test_dice": mean_curves,
-        "std_test_dice": {s: {c: float(np.std(v)) for c, v in by.items()} for s, by in curves.items()},
+        "std_test_dice": _over_seeds(curves, np.std),
         "auc": {
             s: {"mean": _mean([r["auc"] for r in rows]), "std": float(np.std([r["auc"] for r in rows]))}
             for s, rows in per_seed.items()
@@ -100,18 +99,28 @@ def write_results(loops: list[dict[str, Any]], plan: dict, conf: dict, seconds: 
     return result
 
 
+def _curves(loops: list[dict[str, Any]], label: str | None = None) -> dict[str, dict[int, list[float]]]:
+    """Per strategy and labeled count, each seed's test Dice: the mean over labels, or ``label``'s."""
+    curves: dict[str, dict[int, list[float]]] = {}
+    for loop in loops:
+        for r in loop["rounds"]:
+            curves.setdefault(loop["strategy"], {}).setdefault(r["labeled"], []).append(round_dice(r, label))
+    return curves
+
+
+def _over_seeds(curves: dict[str, dict[int, list[float]]], statistic) -> dict[str, dict[int, float]]:
+    return {s: {c: float(statistic(v)) for c, v in by.items()} for s, by in curves.items()}
+
+
 def _lesion_pool(loops: list[dict[str, Any]], out: Path) -> dict[str, Any]:
     """Issue 29's view: per label, curves with their spread and areas under them against random; the rule; Dice
     against the volume corrected; the spread of two trainings on the same labels; and their plots."""
     result: dict[str, Any] = {}
     for label in (LESION, WHITE_MATTER):
-        curves: dict[str, dict[int, list[float]]] = {}
-        for loop in loops:
-            for r in loop["rounds"]:
-                curves.setdefault(loop["strategy"], {}).setdefault(r["labeled"], []).append(round_dice(r, label))
+        curves = _curves(loops, label)
         result[label] = {
-            "mean": {s: {c: float(np.mean(v)) for c, v in by.items()} for s, by in curves.items()},
-            "std": {s: {c: float(np.std(v)) for c, v in by.items()} for s, by in curves.items()},
+            "mean": _over_seeds(curves, np.mean),
+            "std": _over_seeds(curves, np.std),
             "per_seed": per_seed_comparison(loops, label),
         }
         name = label.replace("_", " ")
